@@ -1,0 +1,125 @@
+"""Read photos and clips as (time, RGB frame) pairs.
+
+Photos (any Pillow format: RGBA, grayscale, palette, 16-bit) are one frame; clips
+come from OpenCV; animated GIFs from Pillow, frame by frame with their delays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+
+class MediaError(ValueError):
+    """The input cannot be read as a photo or a clip."""
+
+
+@dataclass
+class Media:
+    width: int
+    height: int
+    fps: float
+    frame_count: int
+    is_photo: bool
+    frames: Iterator[tuple[float, np.ndarray]]
+
+
+def read_media(path: str | Path, fps: float | None = None) -> Media:
+    path = Path(path)
+    if not path.is_file():
+        raise MediaError(f"{path}: no such file")
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as im:
+            n_frames = getattr(im, "n_frames", 1)
+            if n_frames <= 1:
+                rgb = np.asarray(_to_rgb(im))
+                h, w = rgb.shape[:2]
+                return Media(w, h, fps or 30.0, 1, True, iter([(0.0, rgb)]))
+    except UnidentifiedImageError:
+        pass
+    except (OSError, ValueError) as exc:
+        raise MediaError(f"{path}: damaged image ({exc})") from None
+    else:
+        return _animated_image(path, fps)
+    return _video(path, fps)
+
+
+def _to_rgb(im):
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        from PIL import Image
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    if im.mode == "I;16" or im.mode == "I":
+        arr = np.asarray(im, dtype=np.float64)
+        arr = (255 * (arr - arr.min()) / max(np.ptp(arr), 1)).astype(np.uint8)
+        from PIL import Image
+        return Image.fromarray(arr).convert("RGB")
+    return im.convert("RGB")
+
+
+def _animated_image(path: Path, fps: float | None) -> Media:
+    from PIL import Image, ImageSequence
+    with Image.open(path) as im:
+        w, h = im.size
+        n = im.n_frames
+        durations = [max(frame.info.get("duration", 100), 10) / 1000.0 for frame in ImageSequence.Iterator(im)]
+    source_fps = 1.0 / float(np.mean(durations)) if durations else 10.0
+
+    def frames():
+        with Image.open(path) as im:
+            t = 0.0
+            for frame, duration in zip(ImageSequence.Iterator(im), durations):
+                yield t, np.asarray(_to_rgb(frame.convert("RGBA")))
+                t += duration
+    return _resampled(Media(w, h, source_fps, n, False, frames()), fps)
+
+
+def _video(path: Path, fps: float | None) -> Media:
+    import cv2
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise MediaError(f"{path}: not a readable image or video")
+    w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+    h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    source_fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+    if not np.isfinite(source_fps) or source_fps <= 0 or source_fps > 1000:
+        source_fps = 30.0
+    count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or 0
+    ok, first = cap.read()
+    if not ok or first is None or w <= 0 or h <= 0:
+        cap.release()
+        raise MediaError(f"{path}: not a readable image or video")
+
+    def frames():
+        try:
+            i, image = 0, first
+            while image is not None:
+                yield i / source_fps, cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+                ok, image = cap.read()
+                if not ok:
+                    break
+                i += 1
+        finally:
+            cap.release()
+    return _resampled(Media(w, h, source_fps, max(count, 1), False, frames()), fps)
+
+
+def _resampled(media: Media, fps: float | None) -> Media:
+    """Keep the source frame nearest each tick of an ``fps`` clock (never duplicates)."""
+    if not fps or fps <= 0 or fps >= media.fps:
+        return media
+    step = 1.0 / fps
+    source = media.frames
+
+    def frames():
+        next_tick = 0.0
+        for t, image in source:
+            if t + 0.5 / media.fps >= next_tick:
+                yield t, image
+                next_tick += step
+    count = int(np.ceil(media.frame_count * fps / media.fps))
+    return Media(media.width, media.height, fps, count, False, frames())
