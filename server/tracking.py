@@ -12,8 +12,11 @@ import os
 os.environ.setdefault("GLOG_minloglevel", "2")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import io  # noqa: E402
+
 import cv2  # noqa: E402  (from opencv-contrib-python, brought by mediapipe)
 import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from .posetrack import BODY_NAMES, PoseFrame  # noqa: E402
 from .skeleton import FACE_MESH_INDEX, POSE_LANDMARK_INDEX  # noqa: E402
@@ -65,11 +68,11 @@ def decode_image(data: bytes) -> np.ndarray:
         raise ImageError("the frame is empty")
     buf = np.frombuffer(data, dtype=np.uint8)
     # Read the header first so a tiny file claiming 20000 x 20000 is refused cheaply.
-    from PIL import Image
-    import io
     try:
         with Image.open(io.BytesIO(bytes(data))) as im:
             w, h = im.size
+    except Image.DecompressionBombError:
+        raise ImageError("the frame is too large") from None
     except Exception:
         raise ImageError("the frame is not a readable image") from None
     if w * h > MAX_PIXELS:

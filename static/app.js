@@ -67,6 +67,7 @@ const session = {
   newestSeq: 0,            // seq of the newest pose accepted for drawing
   poseToDraw: null,        // newest pose waiting for the next animation frame
   drawQueued: false,
+  hasDrawn: false,         // a pose has been drawn (the stage no longer needs a message)
   warned: new Set(),       // one-off warnings already shown
 };
 
@@ -127,8 +128,8 @@ function handleWelcome(message) {
   const stored = readStoredRig();
   const rigId = session.rigs.some((rig) => rig.id === stored) ? stored : message.rig;
   fillRigPicker(ui.rigPicker, session.rigs, rigId);
-  if (!session.rig) setStageMessage('Loading the character…');
   chooseRig(rigId);
+  updateStageMessage();
 }
 
 function chooseRig(id) {
@@ -149,6 +150,7 @@ function handleTopology(message) {
   hooks.topology = message;
   session.rig = rig;
   updatePump();
+  updateStageMessage();
 }
 
 function handlePose(message) {
@@ -234,7 +236,10 @@ function drawNewestPose() {
   hooks.posesDrawn += 1;
   hud.countDraw();
   ui.personHint.hidden = pose.person;
-  setStageMessage(null);
+  if (!session.hasDrawn) {
+    session.hasDrawn = true;
+    updateStageMessage();
+  }
 }
 
 // ---------------------------------------------------------------- camera / demo mode
@@ -246,6 +251,7 @@ function setMode(mode) {
   ui.preview.hidden = mode !== 'camera';
   if (mode !== 'camera') ui.personHint.hidden = true;
   updatePump();
+  updateStageMessage();
 }
 
 async function startCamera() {
@@ -273,7 +279,6 @@ function enterDemo(reason) {
 
 function connect() {
   if (typeof window.io !== 'function') {
-    setStageMessage('The page could not load its connection library. Please reload.');
     setConnectionStatus('Offline');
     return;
   }
@@ -284,9 +289,12 @@ function connect() {
     hooks.socketConnected = true;
     setConnectionStatus(null);
     updatePump();
+    updateStageMessage();
   });
   socket.on('disconnect', (reason) => {
     hooks.socketConnected = false;
+    // A new connection starts afresh: no frames until it has its own topology.
+    session.rig = null;
     pump.reset(); // the frame in flight will never be answered
     updatePump();
     setConnectionStatus(reason === 'io server disconnect' ? 'Disconnected' : 'Reconnecting…');
@@ -321,7 +329,16 @@ function setConnectionStatus(text) {
 
 // ---------------------------------------------------------------- page chrome
 
-function setStageMessage(text) {
+/** Says what the stage is waiting for, until the first pose is drawn. */
+function updateStageMessage() {
+  let text = null;
+  if (!session.hasDrawn) {
+    if (!session.socket) text = 'The page could not load its connection library. Please reload.';
+    else if (!hooks.socketConnected) text = 'Connecting to the server…';
+    else if (!session.rig) text = 'Loading the character…';
+    else if (hooks.mode === 'starting') text = 'Starting the camera — allow access if your browser asks.';
+    else text = 'Getting ready…';
+  }
   ui.stageMessage.hidden = text === null;
   ui.stageMessage.textContent = text ?? '';
 }
@@ -415,7 +432,6 @@ function asUint8(data) {
 wireControls();
 renderer.fitToElement();
 ui.video.classList.toggle('mirrored', ui.mirrorToggle.checked);
-setMode('starting');
-setStageMessage('Connecting to the server…');
 connect();
+setMode('starting');
 startCamera();

@@ -7,10 +7,7 @@ export const MAX_SVG_BYTES = 5 * 1024 * 1024;
 export async function readSvgFile(file) {
   const looksLikeSvg = /\.svg$/i.test(file.name) || file.type === 'image/svg+xml';
   if (!looksLikeSvg) throw new Error(`“${file.name}” is not an .svg file.`);
-  if (file.size > MAX_SVG_BYTES) {
-    const megabytes = (file.size / (1024 * 1024)).toFixed(1);
-    throw new Error(`“${file.name}” is ${megabytes} MB; the limit is 5 MB.`);
-  }
+  if (file.size > MAX_SVG_BYTES) throw new Error(`“${file.name}” is larger than the 5 MB limit.`);
   return { name: file.name, svg: await file.text() };
 }
 

@@ -1,0 +1,146 @@
+"""The `pose-animator` command on real clips and photos."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import defusedxml.ElementTree as SafeET
+import numpy as np
+import pytest
+
+from conftest import DANCE, IMAGES, PA_RIGS, ROOT
+from server.cli import main
+from server.posetrack import BODY_NAMES, PoseTrack
+from server.rig import load_rig
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def _frames_of(svg_path):
+    """Per path: the list of 'd' values of every frame, from the SMIL animation."""
+    root = SafeET.parse(svg_path).getroot()
+    paths = root.findall(f"{SVG}path")
+    frames = []
+    for path in paths:
+        anim = [a for a in path.findall(f"{SVG}animate") if a.get("attributeName") == "d"]
+        frames.append(anim[0].get("values").split(";") if anim else [path.get("d")])
+    return root, frames
+
+
+def _centroid(d: str) -> np.ndarray:
+    nums = np.array([float(v) for v in re.findall(r"-?\d+(?:\.\d+)?", d)]).reshape(-1, 2)
+    return nums.mean(axis=0)
+
+
+@pytest.fixture(scope="module")
+def dance_render(tmp_path_factory, dance_track):
+    out = tmp_path_factory.mktemp("render") / "boy.svg"
+    pose = out.with_suffix(".json")
+    dance_track.save(pose)
+    assert main(["render", "--rig", str(PA_RIGS / "boy.svg"), "--pose", str(pose), "--out", str(out)]) == 0
+    return out
+
+
+def test_render_of_the_dance_clip_has_one_frame_per_input_frame(dance_render, dance_track):
+    root, frames = _frames_of(dance_render)
+    n = len(dance_track.frames)
+    assert n == 120
+    assert root.get("data-frames") == str(n)
+    rig = load_rig(PA_RIGS / "boy.svg")
+    assert len(frames) == len(rig.drawing.paths)
+    assert all(len(f) == n for f in frames)
+    # every frame of a path keeps the same command structure (so SMIL can animate it)
+    for values in frames:
+        assert len({re.sub(r"[-\d.]+", "#", v) for v in values}) == 1
+
+
+def test_the_characters_hands_follow_the_tracked_wrists(dance_render, dance_track):
+    rig = load_rig(PA_RIGS / "boy.svg")
+    _, frames = _frames_of(dance_render)
+    rest_centres = np.array([p.points.mean(axis=0) for p in rig.drawing.paths])
+    for side in ("left", "right"):
+        wrist_rest = rig.joints[f"{side}Wrist"]
+        hand = int(np.argmin(np.linalg.norm(rest_centres - wrist_rest, axis=1)))
+        hand_track = np.array([_centroid(d) for d in frames[hand]])
+        wrist = np.array([f.body[BODY_NAMES.index(f"{side}Wrist"), :2] for f in dance_track.frames])
+        for axis in (0, 1):
+            r = np.corrcoef(hand_track[:, axis], wrist[:, axis])[0, 1]
+            assert r > 0.8, (side, axis, r)
+        assert np.ptp(hand_track[:, 1]) > 100        # the hand really travels
+
+
+def test_render_straight_from_the_clip_with_progress_and_summary(tmp_path):
+    out = tmp_path / "girl.svg"
+    proc = subprocess.run([sys.executable, "-m", "server", "render", "--rig", str(PA_RIGS / "girl.svg"),
+                           "--input", str(DANCE), "--out", str(out), "--fps", "10"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"40 frame\(s\), 100% with a person, [\d.]+ s, [\d.]+ frames/s", proc.stdout)
+    assert "tracking" in proc.stderr                    # the progress bar
+    root, frames = _frames_of(out)
+    assert root.get("data-frames") == "40" and len(frames[0]) == 40
+
+
+def test_a_photo_becomes_a_static_posed_svg(tmp_path):
+    out = tmp_path / "photo.svg"
+    assert main(["render", "--input", str(IMAGES / "fullbody_arms_raised.png"), "--out", str(out),
+                 "--quiet"]) == 0
+    root = SafeET.parse(out).getroot()
+    assert root.get("data-frames") == "1"
+    assert root.findall(f".//{SVG}animate") == []
+    assert len(root.findall(f"{SVG}path")) > 20
+
+
+def test_track_then_replay_on_another_rig(tmp_path, dance_track):
+    pose = tmp_path / "pose.json"
+    dance_track.save(pose)
+    loaded = PoseTrack.load(pose)
+    assert len(loaded.frames) == 120 and loaded.fps == pytest.approx(30, abs=0.1)
+    assert np.allclose(loaded.frames[10].body, dance_track.frames[10].body, atol=0.01)
+    out = tmp_path / "abstract.svg"
+    assert main(["render", "--pose", str(pose), "--rig", str(PA_RIGS / "abstract.svg"), "--out", str(out),
+                 "--mirror"]) == 0
+    _, frames = _frames_of(out)
+    assert all(len(f) == 120 for f in frames)
+
+
+def test_track_command_writes_a_pose_track(tmp_path):
+    out = tmp_path / "squats.json"
+    assert main(["track", "--input", str(ROOT.parent / "shared/media/videos/street_5frames_960x540.mp4"),
+                 "--out", str(out), "--quiet"]) == 0
+    track = PoseTrack.load(out)
+    assert len(track.frames) == 5 and track.width == 960 and track.height == 540
+    assert [round(f.t, 3) for f in track.frames] == [0.0, 0.2, 0.4, 0.6, 0.8]
+
+
+def test_without_input_the_demo_dance_plays_on_the_default_character(tmp_path):
+    out = tmp_path / "demo.svg"
+    assert main(["render", "--out", str(out)]) == 0
+    root, frames = _frames_of(out)
+    assert int(root.get("data-frames")) == 240
+    assert len({v for v in frames[0]}) > 100                    # it moves
+
+
+def test_a_photo_without_a_person_says_so(tmp_path, capsys):
+    out = tmp_path / "cat.svg"
+    assert main(["render", "--input", str(IMAGES / "noperson_cat_224.jpg"), "--out", str(out)]) == 0
+    assert "no person found" in capsys.readouterr().out
+    root = SafeET.parse(out).getroot()
+    assert root.findall(f"{SVG}path") == []                     # nothing posed, nothing drawn
+
+
+@pytest.mark.parametrize("args,message", [
+    (["render", "--input", "nope.mp4"], "nope.mp4: no such file"),
+    (["render", "--rig", "missing.svg"], "missing.svg: no such rig file"),
+    (["render", "--pose", str(DANCE)], "cannot read pose track"),
+    (["render", "--rig", str(IMAGES / "noperson_cat_224.jpg")], "not well-formed XML"),
+    (["render", "--rig", str(ROOT / "pyproject.toml")], "not well-formed XML"),
+    (["track", "--input", str(ROOT / "pyproject.toml"), "--out", "x.json"], "not a readable image or video"),
+])
+def test_user_errors_are_one_line_and_exit_2(args, message, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "server", *args], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert message in lines[-1] and "Traceback" not in proc.stderr, proc.stderr

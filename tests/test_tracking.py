@@ -1,0 +1,99 @@
+"""Real MediaPipe inference on the shared photos."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import IMAGES
+from server.posetrack import BODY_NAMES
+from server.tracking import ImageError, Tracker, as_rgb, decode_image
+
+B = {n: i for i, n in enumerate(BODY_NAMES)}
+
+
+@pytest.fixture(scope="module")
+def tracker():
+    with Tracker(static_image_mode=True) as t:
+        yield t
+
+
+def _load(name):
+    return np.asarray(Image.open(IMAGES / name))
+
+
+def test_arms_raised_photo_has_wrists_above_shoulders(tracker):
+    image = _load("fullbody_arms_raised.png")
+    assert image.shape[2] == 4                                   # RGBA on purpose
+    frame = tracker.process(image)
+    assert frame.has_person
+    body = frame.body
+    for side in ("left", "right"):
+        assert body[B[f"{side}Wrist"], 1] < body[B[f"{side}Shoulder"], 1] - 20
+    # the person's left is on the image's right (the camera faces them)
+    assert body[B["leftShoulder"], 0] > body[B["rightShoulder"], 0]
+
+
+@pytest.mark.parametrize("name", ["noperson_cat_224.jpg"])
+def test_no_person_gives_no_pose(tracker, name):
+    frame = tracker.process(_load(name))
+    assert not frame.has_person and frame.face is None
+
+
+def test_blank_picture_gives_no_pose(tracker):
+    assert not tracker.process(np.full((240, 320, 3), 128, np.uint8)).has_person
+
+
+@pytest.mark.parametrize("name,mode", [("face_closeup_rgba.png", "RGBA"),
+                                       ("upper_pencil_drawing_boy_grayscale.jpg", "L"),
+                                       ("small_three_kids_horse_257.jpg", "RGB"),
+                                       ("upper_rgba_black_band.png", "RGBA")])
+def test_odd_formats_are_tracked(tracker, name, mode):
+    image = Image.open(IMAGES / name)
+    assert image.mode == mode
+    frame = tracker.process(np.asarray(image))
+    assert frame.has_person
+    assert np.isfinite(frame.body).all()
+
+
+def test_face_mesh_lands_on_the_face(tracker):
+    frame = tracker.process(_load("face_closeup_rgba.png"))
+    assert frame.face is not None and frame.face.shape == (73, 2)
+    nose = frame.body[B["nose"], :2]
+    from server.skeleton import FACE_JOINTS
+    nose_tip = frame.face[FACE_JOINTS.index("nose4")]
+    face_height = np.ptp(frame.face[:, 1])
+    assert np.linalg.norm(nose - nose_tip) < 0.15 * face_height
+    assert frame.face[FACE_JOINTS.index("jawMid"), 1] > nose_tip[1] > frame.face[FACE_JOINTS.index("topMid"), 1]
+
+
+def test_small_face_in_a_full_body_shot_is_found_through_the_head_crop(tracker):
+    frame = tracker.process(_load("fullbody_standing_dress.png"))
+    assert frame.has_person and frame.face is not None
+
+
+def test_views_and_odd_widths_give_the_same_pose(tracker):
+    image = as_rgb(_load("fullbody_arms_raised.png"))
+    fortran = np.asfortranarray(image)                            # same pixels, other memory order
+    assert not fortran.flags["C_CONTIGUOUS"]
+    a = tracker.process(image).body
+    b = tracker.process(fortran).body
+    assert np.allclose(a, b, atol=1.0)
+    odd = image[:, 2:] if image.shape[1] % 2 else image[:, 1:]    # odd width, a strided view
+    assert odd.shape[1] % 2 == 1 and not odd.flags["C_CONTIGUOUS"]
+    assert tracker.process(odd).has_person
+
+
+def test_bad_pictures_are_refused_clearly():
+    with pytest.raises(ImageError, match="not a readable image"):
+        decode_image(b"this is not a jpeg")
+    with pytest.raises(ImageError, match="empty"):
+        decode_image(b"")
+    with pytest.raises(ImageError, match="shape"):
+        as_rgb(np.zeros((4, 4, 7), np.uint8))
+    big = Image.new("L", (20000, 20000))
+    import io
+    buf = io.BytesIO()
+    big.save(buf, format="PNG")
+    with pytest.raises(ImageError, match="too large"):
+        decode_image(buf.getvalue())
