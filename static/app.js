@@ -59,8 +59,8 @@ const session = {
   socket: null,
   limits: { maxFrameBytes: 0, demoSeconds: 0 },
   rigs: [],                // [{id, name, kind}] as last listed by the server
-  chosenRigId: null,       // the rig asked for; poses of other rigs are ignored
-  rig: null,               // compiled topology of the chosen rig, once it arrived
+  chosenRigId: null,       // the rig last asked for (and shown in the picker)
+  rig: null,               // compiled topology on this connection; poses of other rigs are ignored
   busy: false,
   uploading: false,
   demoStartedAt: performance.now(),
@@ -261,7 +261,9 @@ async function startCamera() {
     await camera.start();
     setMode('camera');
   } catch (error) {
-    enterDemo(describeCameraError(error));
+    const reason = describeCameraError(error);
+    if (hooks.mode === 'demo') toast.show(`Still no camera. ${reason}`); // feedback for a retry
+    enterDemo(reason);
   } finally {
     ui.retryCamera.disabled = false;
     ui.retryCamera.textContent = 'Try camera again';
@@ -297,6 +299,7 @@ function connect() {
     session.rig = null;
     pump.reset(); // the frame in flight will never be answered
     updatePump();
+    updateStageMessage();
     setConnectionStatus(reason === 'io server disconnect' ? 'Disconnected' : 'Reconnecting…');
   });
   socket.on('connect_error', () => setConnectionStatus('Can’t reach the server — retrying…'));
@@ -403,9 +406,18 @@ function wireControls() {
   setUpRigUpload({ zone: ui.dropZone, input: ui.rigFile, onFile: uploadRig });
 
   document.addEventListener('visibilitychange', updatePump);
-  // ResizeObserver covers layout changes; the window event also catches zoom (devicePixelRatio).
   new ResizeObserver(() => renderer.fitToElement()).observe(ui.canvas);
-  window.addEventListener('resize', () => renderer.fitToElement());
+  window.addEventListener('resize', () => renderer.fitToElement()); // browser zoom
+  watchPixelRatio();
+}
+
+/** Keeps the canvas crisp when devicePixelRatio changes (zoom, or a move to another screen). */
+function watchPixelRatio() {
+  const query = matchMedia(`(resolution: ${window.devicePixelRatio}dppx)`);
+  query.addEventListener('change', () => {
+    renderer.fitToElement();
+    watchPixelRatio();
+  }, { once: true });
 }
 
 // ---------------------------------------------------------------- binary helpers

@@ -79,6 +79,7 @@ export class StageRenderer {
     this.context = canvas.getContext('2d');
     this.rig = null;        // compiled topology
     this.pose = null;       // {points, visible, joints, jointConf}
+    this.shapes = null;     // the pose's Path2D per path (null where hidden), built on first draw
     this.showSkeleton = false;
     this.pixelRatio = 1;
   }
@@ -87,6 +88,7 @@ export class StageRenderer {
   show(rig, pose) {
     this.rig = rig;
     this.pose = pose;
+    this.shapes = null;
     this.render();
   }
 
@@ -128,13 +130,21 @@ export class StageRenderer {
     return scale;
   }
 
+  /** One Path2D per drawable path of the current pose; redraws (resize, overlay) reuse them. */
+  buildShapes() {
+    const { points, visible } = this.pose;
+    return this.rig.paths.map((record, index) => {
+      const hidden = (visible && visible[index] === 0) || (!record.fill && !record.stroke);
+      return hidden ? null : buildPath(record, points);
+    });
+  }
+
   drawPaths() {
     const ctx = this.context;
-    const { points, visible } = this.pose;
+    this.shapes ??= this.buildShapes();
     this.rig.paths.forEach((record, index) => {
-      if (visible && visible[index] === 0) return;
-      if (!record.fill && !record.stroke) return;
-      const path = buildPath(record, points);
+      const path = this.shapes[index];
+      if (!path) return;
       if (record.fill && record.fillAlpha > 0) {
         ctx.globalAlpha = record.fillAlpha;
         ctx.fillStyle = record.fill;

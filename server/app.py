@@ -1,0 +1,56 @@
+"""The web app: HTTP routes and the Socket.IO server (threading mode, real websockets)."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import Flask, abort, jsonify, render_template, send_from_directory
+from flask_socketio import SocketIO
+
+from .live import LiveLimits, LiveServer
+from .rigstore import RigStore
+
+ROOT = Path(__file__).resolve().parent.parent
+VENDOR = {"socket.io.min.js": ROOT / "node_modules" / "socket.io-client" / "dist"}
+DATA_DIR = Path(os.environ.get("POSE_ANIMATOR_DATA", ROOT / "data"))
+
+
+def create_app(max_clients: int = 4, data_dir: Path | None = None, allowed_origins=None,
+               limits: LiveLimits | None = None):
+    """Returns (app, socketio, live). Socket.IO accepts same-origin connections only
+    unless ``allowed_origins`` lists others (or is "*")."""
+    app = Flask(__name__, static_folder=str(ROOT / "static"), template_folder=str(ROOT / "templates"))
+    app.config["MAX_CONTENT_LENGTH"] = 6 * 1024 * 1024
+    store = RigStore(saved_dir=Path(data_dir or DATA_DIR) / "rigs")
+    limits = limits or LiveLimits(max_clients=max_clients)
+    socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=allowed_origins,
+                        max_http_buffer_size=max(limits.max_frame_bytes, limits.max_svg_bytes) + 65536)
+    live = LiveServer(socketio, store, limits)
+
+    @app.get("/")
+    def index():
+        return render_template("index.html")
+
+    @app.get("/vendor/<path:name>")
+    def vendor(name):
+        folder = VENDOR.get(name)
+        if folder is None or not (folder / name).is_file():
+            abort(404)
+        return send_from_directory(folder, name, max_age=3600)
+
+    @app.get("/api/rigs")
+    def rigs():
+        return jsonify({"rigs": [r.to_json() for r in store.list()], "default": store.default_id})
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"ok": True, "clients": len(live.clients)})
+
+    app.extensions["pose_animator"] = {"store": store, "live": live}
+    return app, socketio, live
+
+
+def run(host: str = "127.0.0.1", port: int = 5000, max_clients: int = 4) -> None:
+    app, socketio, _ = create_app(max_clients=max_clients)
+    print(f"Pose Animator: open http://{host}:{port}/ in your browser (Ctrl+C to stop)", flush=True)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)

@@ -1,0 +1,274 @@
+"""The live socket: camera frames in, deformed vector paths out (DESIGN.md section 5).
+
+Per client: one MediaPipe tracker (created on its first frame, closed when it
+leaves), one retargeting state, at most one frame being worked on. A client that
+sends faster than allowed, or sends junk, gets a ``problem`` event; everyone else
+keeps being served.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from flask import request
+from flask_socketio import SocketIO, emit
+
+from .demo_motion import demo_track
+from .pipeline import Performance, Posed
+from .posetrack import PoseFrame
+from .retarget import RetargetSettings
+from .rigstore import RigStore
+from .safesvg import SvgError
+from .skeleton import BODY_BONE_GROUPS, FACE_BONES
+from .skinning import Skinner
+from .tracking import ImageError, Tracker, decode_image
+
+
+@dataclass
+class LiveLimits:
+    max_clients: int = 4
+    max_fps: float = 30.0
+    max_frame_bytes: int = 1_000_000
+    max_svg_bytes: int = 5 * 1024 * 1024
+    flood_factor: float = 2.0      # frames above max_fps x this within a second are refused
+    flood_strikes: int = 40        # refused frames before the client is disconnected
+
+
+@dataclass
+class Client:
+    sid: str
+    skinner: Skinner | None = None
+    rig_id: str | None = None
+    camera: Performance | None = None
+    demo: Performance | None = None
+    tracker: Tracker | None = None
+    busy: threading.Lock = field(default_factory=threading.Lock)
+    recent: list = field(default_factory=list)      # arrival times of the last second
+    strikes: int = 0
+    closed: bool = False
+
+
+class LiveServer:
+    def __init__(self, socketio: SocketIO, store: RigStore, limits: LiveLimits | None = None):
+        self.socketio = socketio
+        self.store = store
+        self.limits = limits or LiveLimits()
+        self.clients: dict[str, Client] = {}
+        self._lock = threading.Lock()
+        self._demo = demo_track()
+        self._register()
+
+    # -------------------------------------------------------------- events
+
+    def _register(self) -> None:
+        on = self.socketio.on
+        on("connect")(self.on_connect)
+        on("disconnect")(self.on_disconnect)
+        on("choose_rig")(self._guarded(self.on_choose_rig))
+        on("frame")(self._guarded(self.on_frame))
+        on("demo")(self._guarded(self.on_demo))
+        on("upload_rig")(self._guarded(self.on_upload_rig))
+
+    def _guarded(self, handler):
+        """Any bad input becomes a readable ``problem`` for that client alone."""
+        def wrapper(data=None):
+            client = self.clients.get(request.sid)
+            if client is None:
+                return
+            try:
+                handler(client, data)
+            except BadRequest as exc:
+                emit("problem", {"message": str(exc), **_seq_of(data)})
+            except Exception as exc:  # keep serving: report, never crash the server
+                self.socketio.server.logger.exception("live handler failed")
+                emit("problem", {"message": f"the server could not handle that ({type(exc).__name__})",
+                                 **_seq_of(data)})
+        wrapper.__name__ = handler.__name__
+        return wrapper
+
+    def on_connect(self, auth=None):
+        with self._lock:
+            full = len(self.clients) >= self.limits.max_clients
+            if not full:
+                self.clients[request.sid] = Client(request.sid)
+        if full:
+            emit("busy", {"message": f"The server is busy ({self.limits.max_clients} people are animating). "
+                                     "Please try again in a minute."})
+            sid = request.sid
+            self.socketio.start_background_task(self._disconnect_later, sid)
+            return
+        emit("welcome", {"rigs": [r.to_json() for r in self.store.list()], "rig": self.store.default_id,
+                         "max_fps": self.limits.max_fps, "max_frame_bytes": self.limits.max_frame_bytes,
+                         "demo": {"seconds": self._demo_seconds(), "fps": self._demo.fps}})
+
+    def _disconnect_later(self, sid: str) -> None:
+        self.socketio.sleep(0.3)
+        self.socketio.server.disconnect(sid, namespace="/")
+
+    def on_disconnect(self, *args):
+        with self._lock:
+            client = self.clients.pop(request.sid, None)
+        if client is not None:
+            client.closed = True
+            with client.busy:            # wait for a frame in progress, then free MediaPipe
+                if client.tracker is not None:
+                    client.tracker.close()
+                    client.tracker = None
+
+    def on_choose_rig(self, client: Client, data):
+        rig_id = _field(data, "id", str)
+        try:
+            skinner = self.store.skinner(rig_id)
+        except KeyError:
+            raise BadRequest(f"there is no rig called {rig_id!r}") from None
+        except SvgError as exc:
+            raise BadRequest(f"that rig cannot be used: {exc}") from None
+        client.skinner, client.rig_id = skinner, rig_id
+        client.camera = Performance(skinner, RetargetSettings(mirror=True))
+        client.demo = Performance(skinner, RetargetSettings(mirror=False))
+        emit("topology", topology(rig_id, skinner))
+
+    def on_frame(self, client: Client, data):
+        seq = _field(data, "seq", int)
+        jpeg = _field(data, "jpeg", (bytes, bytearray))
+        if client.skinner is None:
+            raise BadRequest("choose a rig before sending frames")
+        if len(jpeg) > self.limits.max_frame_bytes:
+            raise BadRequest(f"frame {seq} is too big ({len(jpeg)} bytes; limit {self.limits.max_frame_bytes})")
+        self._admit(client, seq)
+        if not client.busy.acquire(blocking=False):
+            raise BadRequest(f"frame {seq} dropped: send one frame at a time, after the previous answer")
+        try:
+            if client.closed:
+                return
+            started = time.perf_counter()
+            image = decode_image(bytes(jpeg))
+            decoded = time.perf_counter()
+            if client.tracker is None:
+                client.tracker = Tracker(static_image_mode=False)
+            frame = client.tracker.process(image, t=time.monotonic())
+            tracked = time.perf_counter()
+            _apply_settings(client.camera, data)
+            posed = client.camera.pose(frame, image.shape[1], image.shape[0])
+            done = time.perf_counter()
+        except ImageError as exc:
+            raise BadRequest(f"frame {seq}: {exc}") from None
+        finally:
+            client.busy.release()
+        emit("pose", pose_message(seq, client.rig_id, posed, {
+            "decode_ms": 1000 * (decoded - started), "track_ms": 1000 * (tracked - decoded),
+            "skin_ms": 1000 * (done - tracked), "total_ms": 1000 * (done - started)}))
+
+    def on_demo(self, client: Client, data):
+        seq = _field(data, "seq", int)
+        t = _field(data, "t", (int, float))
+        if client.skinner is None:
+            raise BadRequest("choose a rig before asking for the demo")
+        if not np.isfinite(t):
+            raise BadRequest("t must be a finite number of seconds")
+        self._admit(client, seq)
+        started = time.perf_counter()
+        frames = self._demo.frames
+        index = int(round((t % self._demo_seconds()) * self._demo.fps)) % len(frames)
+        source = frames[index]
+        _apply_settings(client.demo, data)
+        frame = PoseFrame(float(t), source.body, source.face, source.face_conf)
+        posed = client.demo.pose(frame, self._demo.width, self._demo.height)
+        ms = 1000 * (time.perf_counter() - started)
+        emit("pose", pose_message(seq, client.rig_id, posed,
+                                  {"decode_ms": 0.0, "track_ms": 0.0, "skin_ms": ms, "total_ms": ms}))
+
+    def on_upload_rig(self, client: Client, data):
+        name = _field(data, "name", str)
+        svg = _field(data, "svg", (str, bytes))
+        raw = svg.encode("utf-8") if isinstance(svg, str) else bytes(svg)
+        if len(raw) > self.limits.max_svg_bytes:
+            raise BadRequest(f"{name}: the SVG is too large ({len(raw) // 1024} KiB; limit "
+                             f"{self.limits.max_svg_bytes // 1024} KiB)")
+        try:
+            info = self.store.add_upload(name, raw)
+        except SvgError as exc:
+            raise BadRequest(f"{name}: {exc}") from None
+        emit("rig_added", info.to_json())
+        self.socketio.emit("rigs", {"rigs": [r.to_json() for r in self.store.list()]})
+
+    def broadcast_rigs(self) -> None:
+        self.socketio.emit("rigs", {"rigs": [r.to_json() for r in self.store.list()]})
+
+    # -------------------------------------------------------------- helpers
+
+    def _admit(self, client: Client, seq: int) -> None:
+        """Refuse frames beyond the rate limit; disconnect a client that keeps flooding."""
+        now = time.monotonic()
+        client.recent = [t for t in client.recent if now - t < 1.0]
+        if len(client.recent) >= self.limits.max_fps * self.limits.flood_factor:
+            client.strikes += 1
+            if client.strikes >= self.limits.flood_strikes:
+                emit("problem", {"message": "too many frames: disconnected", "seq": seq})
+                self.socketio.start_background_task(self._disconnect_later, client.sid)
+            raise BadRequest(f"frame {seq} refused: more than {self.limits.max_fps:g} frames per second")
+        client.recent.append(now)
+        client.strikes = max(0, client.strikes - 1)
+
+    def _demo_seconds(self) -> float:
+        return len(self._demo.frames) / self._demo.fps
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def _seq_of(data) -> dict:
+    if isinstance(data, dict) and isinstance(data.get("seq"), int) and not isinstance(data.get("seq"), bool):
+        return {"seq": data["seq"]}
+    return {}
+
+
+def _field(data, name: str, kinds):
+    if not isinstance(data, dict):
+        raise BadRequest("expected an object with named fields")
+    value = data.get(name)
+    if value is None:
+        raise BadRequest(f"missing field {name!r}")
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        raise BadRequest(f"field {name!r} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def _apply_settings(performance: Performance, data: dict) -> None:
+    def get(name, kind):
+        value = data.get(name)
+        return value if isinstance(value, kind) and not (kind is not bool and isinstance(value, bool)) else None
+    smoothing = get("smoothing", (int, float))
+    if smoothing is not None and not np.isfinite(smoothing):
+        smoothing = None
+    performance.retargeter.update_settings(mirror=get("mirror", bool), follow=get("follow", bool),
+                                           smoothing=smoothing)
+
+
+def topology(rig_id: str, skinner: Skinner) -> dict:
+    rig = skinner.rig
+    names = list(rig.joint_names)
+    index = {n: i for i, n in enumerate(names)}
+    pairs = [b for group in BODY_BONE_GROUPS.values() for b in group] + (FACE_BONES if rig.has_face else [])
+    return {
+        "id": rig_id, "name": rig.name, "view_box": list(rig.drawing.view_box),
+        "paths": [{"subpaths": [[n, bool(c)] for n, c in p.subpaths], "style": p.style.to_json()}
+                  for p in rig.drawing.paths],
+        "n_points": skinner.n_points, "joint_names": names,
+        "bones": [[index[a], index[b]] for a, b in pairs],
+    }
+
+
+def pose_message(seq: int, rig_id: str, posed: Posed, timings: dict) -> dict:
+    joints = np.column_stack([posed.joints.real, posed.joints.imag])
+    return {
+        "seq": seq, "rig": rig_id, "person": bool(posed.person),
+        "points": posed.points.astype("<f4").tobytes(),
+        "visible": posed.visible.astype(np.uint8).tobytes(),
+        "joints": joints.astype("<f4").tobytes(),
+        "joint_conf": posed.confidence.astype("<f4").tobytes(),
+        "timings": {k: round(v, 2) for k, v in timings.items()},
+    }
