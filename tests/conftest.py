@@ -29,3 +29,78 @@ def dance_track():
 @pytest.fixture(scope="session")
 def bundled_rigs():
     return sorted(RIGS.glob("*.svg"))
+
+
+def free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """The real app (`python -m server serve`) in a child process on a free port."""
+
+    def __init__(self, tmp_path, max_clients=4):
+        import subprocess
+        import sys
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "POSE_ANIMATOR_DATA": str(tmp_path)}
+        self.log = open(tmp_path / "server.log", "w")
+        self.proc = subprocess.Popen([sys.executable, "-m", "server", "serve", "--port", str(self.port),
+                                      "--max-clients", str(max_clients)],
+                                     cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self):
+        import time
+        import urllib.request
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("the server exited at start-up")
+            try:
+                urllib.request.urlopen(self.url + "/healthz", timeout=1).read()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the server did not start")
+
+    def alive(self) -> bool:
+        import json
+        import urllib.request
+        if self.proc.poll() is not None:
+            return False
+        return json.loads(urllib.request.urlopen(self.url + "/healthz", timeout=5).read())["ok"]
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:
+            self.proc.kill()
+        self.log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = ServerProcess(tmp_path_factory.mktemp("server"), max_clients=3)
+    yield srv
+    srv.stop()
+
+
+def dance_jpegs(width: int = 480, limit: int | None = None) -> list[bytes]:
+    """The dance clip's frames as the browser would send them: JPEG, 480 px wide."""
+    import cv2
+    cap = cv2.VideoCapture(str(DANCE))
+    frames = []
+    while limit is None or len(frames) < limit:
+        ok, image = cap.read()
+        if not ok:
+            break
+        h = round(image.shape[0] * width / image.shape[1])
+        small = cv2.resize(image, (width, h), interpolation=cv2.INTER_AREA)
+        frames.append(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes())
+    cap.release()
+    return frames
