@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from flask import Flask, abort, jsonify, render_template, send_from_directory
 from flask_socketio import SocketIO
+from werkzeug.serving import WSGIRequestHandler
 
 from .live import LiveLimits, LiveServer
 from .rigstore import RigStore
@@ -50,7 +52,18 @@ def create_app(max_clients: int = 4, data_dir: Path | None = None, allowed_origi
     return app, socketio, live
 
 
+class NoDelayRequestHandler(WSGIRequestHandler):
+    """Send small websocket frames at once. A pose is several frames (the event and its
+    binary attachments); with Nagle's algorithm on, each answer waited ~40 ms for the
+    browser's delayed ACK."""
+
+    def setup(self):
+        super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def run(host: str = "127.0.0.1", port: int = 5000, max_clients: int = 4) -> None:
     app, socketio, _ = create_app(max_clients=max_clients)
     print(f"Pose Animator: open http://{host}:{port}/ in your browser (Ctrl+C to stop)", flush=True)
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True,
+                 request_handler=NoDelayRequestHandler)
