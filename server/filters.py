@@ -15,7 +15,10 @@ import numpy as np
 @dataclass(frozen=True)
 class FilterSettings:
     min_cutoff: float = 0.1   # Hz at rest: lower = smoother when still
-    beta: float = 40.0        # how fast the cutoff rises with speed (body sizes / s)
+    # How fast the cutoff rises with speed (body sizes / s). MediaPipe-like 40 left
+    # half the jitter of a still person; 10 removes 70% and lags a 6 body/s swing
+    # by a tenth of a frame (measured in tests/test_retarget.py).
+    beta: float = 10.0
     d_cutoff: float = 1.0     # Hz, smoothing of the speed estimate itself
 
     @classmethod
@@ -24,7 +27,7 @@ class FilterSettings:
         s = min(1.0, max(0.0, float(smoothing)))
         if s <= 0.0:
             return None
-        return cls(min_cutoff=0.1 * 10 ** (2.0 * (0.5 - s)), beta=40.0 * 10 ** (1.0 * (0.5 - s)))
+        return cls(min_cutoff=0.1 * 10 ** (2.0 * (0.5 - s)), beta=10.0 * 10 ** (1.0 * (0.5 - s)))
 
 
 def _alpha(cutoff: np.ndarray | float, dt: float):
