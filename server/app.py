@@ -62,8 +62,8 @@ class NoDelayRequestHandler(WSGIRequestHandler):
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-def run(host: str = "127.0.0.1", port: int = 5000, max_clients: int = 4) -> None:
-    app, socketio, _ = create_app(max_clients=max_clients)
+def run(host: str = "127.0.0.1", port: int = 5000, max_clients: int = 4, allowed_origins=None) -> None:
+    app, socketio, _ = create_app(max_clients=max_clients, allowed_origins=allowed_origins)
     print(f"Pose Animator: open http://{host}:{port}/ in your browser (Ctrl+C to stop)", flush=True)
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True,
                  request_handler=NoDelayRequestHandler)

@@ -63,7 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="start the web app")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=5000)
-    s.add_argument("--max-clients", type=int, default=4)
+    s.add_argument("--max-clients", type=int, default=4, help="people animating at once (default 4)")
+    s.add_argument("--allow-origin", action="append", metavar="URL",
+                   help="also accept Socket.IO connections from this origin (default: same origin only)")
     s.set_defaults(run=_serve)
     return p
 
@@ -160,7 +162,7 @@ def _track(args) -> int:
 
 def _serve(args) -> int:
     from .app import run
-    run(host=args.host, port=args.port, max_clients=args.max_clients)
+    run(host=args.host, port=args.port, max_clients=args.max_clients, allowed_origins=args.allow_origin)
     return 0
 
 

@@ -205,3 +205,10 @@ def test_demo_poses_and_svg_upload(honest):
     assert "skeleton" in honest.wait("problem")["message"]
     honest.sio.emit("upload_rig", {"name": "bomb.svg", "svg": '<!DOCTYPE svg [<!ENTITY a "aa">]><svg>&a;</svg>'})
     assert "entities" in honest.wait("problem")["message"]
+
+
+def test_connections_from_other_origins_are_refused(server):
+    stranger = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        stranger.connect(server.url, transports=["websocket"], headers={"Origin": "http://evil.example"})
+    assert server.alive()        # the same-origin clients of the other tests connect as usual
