@@ -11,6 +11,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from .live import LiveLimits, LiveServer
 from .rigstore import RigStore
+from .takes import install as install_takes
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = {"socket.io.min.js": ROOT / "node_modules" / "socket.io-client" / "dist"}
@@ -49,6 +50,9 @@ def create_app(max_clients: int = 4, data_dir: Path | None = None, allowed_origi
         return jsonify({"ok": True, "clients": len(live.clients)})
 
     app.extensions["pose_animator"] = {"store": store, "live": live}
+    install_takes(app, live, store, Path(data_dir or DATA_DIR))    # /api/takes, /api/exports, recording
+    from .editor import bp as editor_blueprint                      # /editor, rigging your own SVG
+    app.register_blueprint(editor_blueprint)
     return app, socketio, live
 
 

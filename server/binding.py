@@ -169,6 +169,11 @@ def _candidate_bones(rig, skeleton, paths, offsets, q, a, b) -> np.ndarray:
         own = groups == f"secondary{k}"
         for path_index in group.path_indices:
             candidates[offsets[path_index]:offsets[path_index + 1]] = own
+    # A path the author pinned to a bone group uses that group's bones, whatever is nearest.
+    for path_index, path in enumerate(paths):
+        pinned = getattr(path, "bind_group", None)
+        if pinned in group_names:
+            candidates[offsets[path_index]:offsets[path_index + 1]] = groups == pinned
     return candidates
 
 

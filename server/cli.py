@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from .media import MediaError
-from .posetrack import PoseTrack, write_atomically
+from .posetrack import PoseTrack
 from .safesvg import SvgError
 
 
@@ -44,12 +44,17 @@ def _parser() -> argparse.ArgumentParser:
     src = r.add_mutually_exclusive_group()
     src.add_argument("--input", help="video clip or photo of a person")
     src.add_argument("--pose", help="pose track JSON from 'pose-animator track'")
-    r.add_argument("--out", help="output SVG (default: next to the input, .svg)")
+    r.add_argument("--out", help="output file (default: named after the input; the format's extension)")
+    r.add_argument("--format", choices=["svg", "frames", "gif", "mp4", "json"],
+                   help="svg (SMIL-animated), frames (ZIP of per-frame SVGs), gif, mp4, or json "
+                        "(the pose track); default: from --out's extension, else svg")
+    r.add_argument("--size", type=int, help="pixel width of a GIF (default 480) or MP4 (default 720)")
     r.add_argument("--mirror", action="store_true", help="mirror left and right, like a mirror")
     r.add_argument("--follow", action="store_true", help="move the character where the person is")
     r.add_argument("--fps", type=float, help="frames per second of the animation (default: the clip's)")
     r.add_argument("--smoothing", type=float, default=0.5, help="0 = raw landmarks .. 1 = very smooth")
-    r.add_argument("--precision", type=int, default=1, help="decimals kept in coordinates")
+    r.add_argument("--precision", type=int, help="decimals kept in SVG coordinates, 0-4 "
+                   "(default: enough for 1/1000 of the picture)")
     r.add_argument("--quiet", action="store_true", help="no progress bar")
     r.set_defaults(run=_render)
 
@@ -59,6 +64,12 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--fps", type=float)
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(run=_track)
+
+    g = sub.add_parser("rig", help="auto-rig any SVG drawing: place the skeleton's 85 joints")
+    g.add_argument("svg", metavar="IN.svg", help="the drawing (any SVG; an existing skeleton is replaced)")
+    g.add_argument("--out", required=True, metavar="RIGGED.svg", help="the rig file to write")
+    g.add_argument("--report", metavar="REPORT.json", help="also write which joints were detected or guessed")
+    g.set_defaults(run=_rig)
 
     s = sub.add_parser("serve", help="start the web app")
     s.add_argument("--host", default="127.0.0.1")
@@ -102,8 +113,8 @@ def _load_track(args) -> tuple[PoseTrack, float]:
 
 
 def _render(args) -> int:
-    from .export import smil_svg, static_svg
-    from .pipeline import animate_track, default_rig_path, skinner_for
+    from .export import ExportOptions, export_track
+    from .pipeline import default_rig_path, skinner_for
     from .retarget import RetargetSettings
 
     rig_path = Path(args.rig) if args.rig else default_rig_path()
@@ -111,27 +122,43 @@ def _render(args) -> int:
         raise UserError(f"{rig_path}: no such rig file")
     if args.input and not Path(args.input).is_file():
         raise UserError(f"{args.input}: no such file")
+    fmt, out = _format_and_out(args)
     start = time.perf_counter()
     skinner = skinner_for(rig_path)
     track, _ = _load_track(args)
     is_photo = len(track.frames) == 1
     settings = RetargetSettings(mirror=args.mirror, follow=args.follow,
                                 smoothing=args.smoothing, static=is_photo)
-    posed = list(animate_track(track, skinner, settings))
-    drawing = skinner.rig.drawing
-    if is_photo:
-        svg = static_svg(drawing, posed[0].points, posed[0].visible, args.precision)
-    else:
-        svg = smil_svg(drawing, [(p.points, p.visible) for p in posed], track.fps, args.precision)
-    out = Path(args.out) if args.out else _default_out(args)
-    write_atomically(out, svg.encode())
+    options = ExportOptions(fps=args.fps if args.pose else None, precision=args.precision, width=args.size)
+    update, close = _progress(args.quiet, f"exporting {fmt}")
+    try:
+        result = export_track(track, skinner, fmt, out, settings, options, progress=update)
+    finally:
+        close()
     seconds = time.perf_counter() - start
-    with_person = sum(p.person for p in posed)
+    frames, with_person = result.frames, result.with_person
     if is_photo and not with_person:
         print(f"{out}: no person found in {args.input}; wrote the character at rest, hidden")
-    print(f"{out}: {len(posed)} frame(s), {100.0 * with_person / len(posed):.0f}% with a person, "
-          f"{seconds:.1f} s, {len(posed) / seconds:.1f} frames/s")
+    print(f"{out}: {frames} frame(s), {100.0 * with_person / frames:.0f}% with a person, "
+          f"{seconds:.1f} s, {frames / seconds:.1f} frames/s, {_size(result.bytes)}")
     return 0
+
+
+def _format_and_out(args) -> tuple[str, Path]:
+    """--format, else the --out extension, else svg; and the output path to go with it."""
+    from .export import FORMATS, format_for_path
+    implied = format_for_path(args.out) if args.out else None
+    fmt = args.format or implied or "svg"
+    if args.format and implied and implied != args.format:
+        raise UserError(f"--out {args.out} does not end in {FORMATS[fmt]} (the --format {fmt} extension)")
+    out = Path(args.out) if args.out else _default_out(args).with_suffix(FORMATS[fmt])
+    if out.is_dir():
+        raise UserError(f"{out} is a folder; give a file name")
+    return fmt, out
+
+
+def _size(n_bytes: int) -> str:
+    return f"{n_bytes / 1e6:.2f} MB" if n_bytes >= 100_000 else f"{n_bytes / 1e3:.1f} kB"
 
 
 def _default_out(args) -> Path:
@@ -157,6 +184,27 @@ def _track(args) -> int:
     with_person = sum(f.has_person for f in track.frames)
     print(f"{args.out}: {len(track.frames)} frame(s), {100.0 * with_person / len(track.frames):.0f}% with a "
           f"person, {seconds:.1f} s, {len(track.frames) / seconds:.1f} frames/s")
+    return 0
+
+
+def _rig(args) -> int:
+    import json
+
+    from .autorig import autorig
+    from .posetrack import write_atomically
+    from .rig import drawing_from_bytes
+    from .rigwriter import rig_svg
+    source = Path(args.svg)
+    if not source.is_file():
+        raise UserError(f"{source}: no such file")
+    drawing = drawing_from_bytes(source.read_bytes())
+    result = autorig(drawing)
+    out = Path(args.out)
+    write_atomically(out, rig_svg(drawing, result.joints).encode("utf-8"))
+    if args.report:
+        write_atomically(Path(args.report), json.dumps(result.report(), indent=1).encode("utf-8"))
+    print(f"{out}: rigged {len(drawing.paths)} shapes in {result.seconds:.1f} s")
+    print("\n".join(result.summary()))
     return 0
 
 

@@ -42,6 +42,7 @@ class DrawnPath:
     element_id: str | None = None
     tag: str = "path"
     ancestors: tuple = ()                 # ids of the svgelements groups above it
+    bind_group: str | None = None         # bone group the author pinned it to (data-bind)
 
 
 @dataclass

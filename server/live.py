@@ -23,6 +23,7 @@ from .rigstore import RigStore
 from .safesvg import SvgError
 from .skeleton import BODY_BONE_GROUPS, FACE_BONES
 from .skinning import Skinner
+from .takes import Recorder, TakeError
 from .tracking import ImageError, Tracker, decode_image
 
 
@@ -48,6 +49,8 @@ class Client:
     recent: list = field(default_factory=list)      # arrival times of the last second
     strikes: int = 0
     closed: bool = False
+    recorder: Recorder | None = None       # the take being recorded
+    playback: tuple | None = None          # (key, frame times, track, Performance) of the take replayed
 
 
 class LiveServer:
@@ -58,6 +61,7 @@ class LiveServer:
         self.clients: dict[str, Client] = {}
         self._lock = threading.Lock()
         self._demo = demo_track()
+        self.takes = None                  # a TakeStore, set by takes.install()
         self._register()
 
     # -------------------------------------------------------------- events
@@ -70,6 +74,9 @@ class LiveServer:
         on("frame")(self._guarded(self.on_frame))
         on("demo")(self._guarded(self.on_demo))
         on("upload_rig")(self._guarded(self.on_upload_rig))
+        on("record_start")(self._guarded(self.on_record_start))
+        on("record_stop")(self._guarded(self.on_record_stop))
+        on("take")(self._guarded(self.on_take))
 
     def _guarded(self, handler):
         """Any bad input becomes a readable ``problem`` for that client alone."""
@@ -113,6 +120,7 @@ class LiveServer:
         if client is not None:
             client.closed = True
             with client.busy:            # wait for a frame in progress, then free MediaPipe
+                self._finish_recording(client)      # the frames received so far make the take
                 if client.tracker is not None:
                     client.tracker.close()
                     client.tracker = None
@@ -150,6 +158,7 @@ class LiveServer:
                 client.tracker = Tracker(static_image_mode=False)
             frame = client.tracker.process(image, t=time.monotonic())
             tracked = time.perf_counter()
+            self._record(client, frame, image.shape[1], image.shape[0])
             _apply_settings(client.camera, data)
             posed = client.camera.pose(frame, image.shape[1], image.shape[0])
             done = time.perf_counter()
@@ -175,6 +184,7 @@ class LiveServer:
         source = frames[index]
         _apply_settings(client.demo, data)
         frame = PoseFrame(float(t), source.body, source.face, source.face_conf)
+        self._record(client, frame, self._demo.width, self._demo.height)
         posed = client.demo.pose(frame, self._demo.width, self._demo.height)
         ms = 1000 * (time.perf_counter() - started)
         emit("pose", pose_message(seq, client.rig_id, posed,
@@ -193,6 +203,70 @@ class LiveServer:
             raise BadRequest(f"{name}: {exc}") from None
         emit("rig_added", info.to_json())
         self.socketio.emit("rigs", {"rigs": [r.to_json() for r in self.store.list()]})
+
+    # -------------------------------------------------------------- takes
+
+    def on_record_start(self, client: Client, data):
+        if self.takes is None:
+            raise BadRequest("this server does not record takes")
+        if client.recorder is not None:
+            raise BadRequest("already recording: stop the current take first")
+        data = data if isinstance(data, dict) else {}
+        source = data.get("source") if data.get("source") in ("camera", "demo") else "camera"
+        try:
+            client.recorder = self.takes.start_recording(source, client.rig_id, data, data.get("name"))
+        except TakeError as exc:
+            raise BadRequest(str(exc)) from None
+        emit("recording", {"id": client.recorder.id, "max_seconds": self.takes.limits.max_seconds})
+
+    def on_record_stop(self, client: Client, data):
+        if client.recorder is None:
+            raise BadRequest("not recording")
+        take = self._finish_recording(client)
+        emit("take_saved", {"take": take, "reason": "stopped" if take else "nothing was recorded"})
+
+    def _record(self, client: Client, frame: PoseFrame, width: int, height: int) -> None:
+        recorder = client.recorder
+        if recorder is not None and not recorder.add(frame, width, height) and recorder.stop_reason:
+            take = self._finish_recording(client)            # full, or the disk refused
+            if take:
+                emit("take_saved", {"take": take, "reason": recorder.stop_reason})
+
+    def _finish_recording(self, client: Client) -> dict | None:
+        recorder, client.recorder = client.recorder, None
+        return recorder.finish() if recorder is not None else None
+
+    def on_take(self, client: Client, data):
+        """Replay a recorded take on the current rig, like the demo: the page asks for time t."""
+        seq = _field(data, "seq", int)
+        take_id = _field(data, "id", str)
+        t = _field(data, "t", (int, float))
+        if client.skinner is None:
+            raise BadRequest("choose a rig before playing a take")
+        if self.takes is None:
+            raise BadRequest("this server does not record takes")
+        if not np.isfinite(t):
+            raise BadRequest("t must be a finite number of seconds")
+        self._admit(client, seq)
+        started = time.perf_counter()
+        try:
+            meta = self.takes.meta(take_id)
+            key = (take_id, str(meta["trim"]), client.rig_id)
+            if client.playback is None or client.playback[0] != key:
+                track = self.takes.track(take_id)
+                times = np.array([f.t for f in track.frames])
+                client.playback = (key, times, track, Performance(client.skinner, RetargetSettings(mirror=True)))
+        except TakeError as exc:
+            raise BadRequest(str(exc)) from None
+        _, times, track, performance = client.playback
+        index = max(0, int(np.searchsorted(times, t % meta["trimmed_duration"], side="right")) - 1)
+        source = track.frames[index]
+        _apply_settings(performance, data)
+        posed = performance.pose(PoseFrame(float(t), source.body, source.face, source.face_conf),
+                                 track.width, track.height)
+        ms = 1000 * (time.perf_counter() - started)
+        emit("pose", pose_message(seq, client.rig_id, posed,
+                                  {"decode_ms": 0.0, "track_ms": 0.0, "skin_ms": ms, "total_ms": ms}))
 
     def broadcast_rigs(self) -> None:
         self.socketio.emit("rigs", {"rigs": [r.to_json() for r in self.store.list()]})

@@ -110,6 +110,16 @@ def _secondary_groups(walker: "_Walker", joints: dict) -> list[SecondaryGroup]:
     return groups
 
 
+BIND_GROUPS = ("torso", "leftArm", "rightArm", "leftLeg", "rightLeg", "face", "neck")
+
+
+def _bind_group(shape) -> str | None:
+    """A path pinned to a bone group by the editor: data-bind="leftArm"."""
+    value = own_attributes(shape).get("data-bind")
+    value = value.strip() if isinstance(value, str) else ""
+    return value if value in BIND_GROUPS else None
+
+
 class _Walker:
     """Walks the svgelements tree once, sorting shapes into art, joints and guides."""
 
@@ -186,7 +196,8 @@ class _Walker:
             style = replace(style, fill=None)
         if style.fill is None and (style.stroke is None or style.stroke_width <= 0):
             return  # draws nothing
-        self.drawing.paths.append(DrawnPath(points, subpaths, style, shape.id, tag))
+        self.drawing.paths.append(DrawnPath(points, subpaths, style, shape.id, tag,
+                                            bind_group=_bind_group(shape)))
         if top_group is not None:
             self.paths_in_group.setdefault(top_group, []).append(len(self.drawing.paths) - 1)
 

@@ -8,6 +8,7 @@ import { FramePump } from './pump.js';
 import { Camera, describeCameraError } from './camera.js';
 import { Toast, Hud, byId, showMode, fillRigPicker } from './ui.js';
 import { readSvgFile, setUpRigUpload } from './upload.js';
+import { TakesPanel } from './takes.js';
 
 const RIG_STORAGE_KEY = 'poseAnimator.rig';
 
@@ -71,6 +72,10 @@ const session = {
   warned: new Set(),       // one-off warnings already shown
 };
 
+const takes = new TakesPanel({
+  toast, hooks, currentRig: () => session.chosenRigId, currentMode: () => hooks.mode,
+});
+
 // ---------------------------------------------------------------- sending
 
 function currentSettings() {
@@ -90,7 +95,11 @@ function demoTime() {
 /** Called by the pump when the next frame may go; resolves whether one was sent. */
 async function sendFrame(seq) {
   const { socket } = session;
-  if (hooks.mode === 'demo') {
+  const playback = takes.playbackTime(); // a recorded take plays instead of camera or demo
+  if (playback) {
+    if (!socket.connected) return false;
+    socket.emit('take', { seq, ...playback, ...currentSettings() });
+  } else if (hooks.mode === 'demo') {
     if (!socket.connected) return false;
     socket.emit('demo', { seq, t: demoTime(), ...currentSettings() });
   } else if (hooks.mode === 'camera') {
@@ -286,6 +295,7 @@ function connect() {
   }
   const socket = window.io({ transports: ['websocket'] });
   session.socket = socket;
+  takes.attach(socket);
 
   socket.on('connect', () => {
     hooks.socketConnected = true;

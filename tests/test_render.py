@@ -1,6 +1,7 @@
 """The `pose-animator` command on real clips and photos."""
 from __future__ import annotations
 
+import bisect
 import re
 import subprocess
 import sys
@@ -18,13 +19,19 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _frames_of(svg_path):
-    """Per path: the list of 'd' values of every frame, from the SMIL animation."""
+    """Per path: the 'd' of every frame, from the SMIL animation (runs of unchanged frames
+    are merged in the file: keyTimes say where each value starts)."""
     root = SafeET.parse(svg_path).getroot()
-    paths = root.findall(f"{SVG}path")
+    n = int(root.get("data-frames"))
     frames = []
-    for path in paths:
+    for path in root.findall(f"{SVG}path"):
         anim = [a for a in path.findall(f"{SVG}animate") if a.get("attributeName") == "d"]
-        frames.append(anim[0].get("values").split(";") if anim else [path.get("d")])
+        if not anim:
+            frames.append([path.get("d")] * n)
+            continue
+        values = anim[0].get("values").split(";")
+        starts = [round(float(k) * n) for k in anim[0].get("keyTimes").split(";")]
+        frames.append([values[bisect.bisect_right(starts, i) - 1] for i in range(n)])
     return root, frames
 
 
