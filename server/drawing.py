@@ -58,6 +58,7 @@ class ParsedSvg:
     root: se.SVG
     to_user: se.Matrix
     view_box: tuple[float, float, float, float]
+    gradients: dict[str, tuple[str, float]] = field(default_factory=dict)   # id -> (mean colour, mean alpha)
 
 
 def parse_svg(data: bytes) -> ParsedSvg:
@@ -72,7 +73,7 @@ def parse_svg(data: bytes) -> ParsedSvg:
         raise SvgError("the file has no <svg> root")
     view_box = _view_box(root)
     to_user = _pixels_to_user_units(root, view_box)
-    return ParsedSvg(root, to_user, view_box)
+    return ParsedSvg(root, to_user, view_box, _gradient_paints(data))
 
 
 def _view_box(root: se.SVG) -> tuple[float, float, float, float]:
@@ -207,10 +208,10 @@ def own_attributes(el) -> dict:
 
 def shape_style(shape: se.Shape, opacity_product: float, parsed: ParsedSvg) -> Style:
     values = shape.values
-    fill = _paint(shape.fill, values.get("fill"), parsed)
-    stroke = _paint(shape.stroke, values.get("stroke"), parsed)
-    fill_opacity = _alpha(shape.fill) if fill else 1.0
-    stroke_opacity = _alpha(shape.stroke) if stroke else 1.0
+    fill, fill_alpha = _paint(shape.fill, values.get("fill"), parsed)
+    stroke, stroke_alpha = _paint(shape.stroke, values.get("stroke"), parsed)
+    fill_opacity = _alpha(shape.fill) * fill_alpha if fill else 1.0
+    stroke_opacity = _alpha(shape.stroke) * stroke_alpha if stroke else 1.0
     try:
         width = float(shape.implicit_stroke_width) if stroke else 0.0
         width *= _scale_of(parsed.to_user)
@@ -227,11 +228,14 @@ def shape_style(shape: se.Shape, opacity_product: float, parsed: ParsedSvg) -> S
     )
 
 
-def _paint(color, raw, parsed: ParsedSvg) -> str | None:
+def _paint(color, raw, parsed: ParsedSvg) -> tuple[str | None, float]:
+    """A paint as (flat colour or None, extra alpha from a gradient's stops)."""
     raw = (raw or "").strip() if isinstance(raw, str) else ""
     if raw.startswith("url("):
-        return _gradient_colour(raw, parsed) or _solid(color)
-    return _solid(color)
+        m = re.match(r"url\(\s*['\"]?#([^)'\"]+)", raw)
+        if m and m.group(1) in parsed.gradients:
+            return parsed.gradients[m.group(1)]
+    return _solid(color), 1.0
 
 
 def _solid(color) -> str | None:
@@ -247,37 +251,56 @@ def _alpha(color) -> float:
         return 1.0
 
 
-def _gradient_colour(raw: str, parsed: ParsedSvg) -> str | None:
-    """Canvas paths carry flat paint; a gradient becomes the mean of its stops."""
-    m = re.match(r"url\(\s*['\"]?#([^)'\"]+)", raw)
-    if not m:
-        return None
-    element = parsed.root.get_element_by_id(m.group(1)) if hasattr(parsed.root, "get_element_by_id") else None
-    stops = _gradient_stops(element, parsed, depth=0)
-    if not stops:
-        return None
-    rgb = np.mean([[c.red, c.green, c.blue] for c in stops], axis=0)
-    return "#%02x%02x%02x" % tuple(int(round(v)) for v in rgb)
+_SVG_NS = "{http://www.w3.org/2000/svg}"
+_XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
 
-def _gradient_stops(element, parsed: ParsedSvg, depth: int):
-    if element is None or depth > 8:
-        return []
-    stops = []
-    for child in (element if isinstance(element, list) else []):
-        values = getattr(child, "values", {}) or {}
-        if values.get("tag") == "stop":
-            colour = values.get("stop-color") or "black"
-            try:
-                stops.append(se.Color(colour))
-            except Exception:
-                pass
-    if not stops:  # a gradient may borrow its stops through href
-        href = (getattr(element, "values", {}) or {}).get("href") or \
-            (getattr(element, "values", {}) or {}).get("{http://www.w3.org/1999/xlink}href")
-        if isinstance(href, str) and href.startswith("#"):
-            return _gradient_stops(parsed.root.get_element_by_id(href[1:]), parsed, depth + 1)
-    return [c for c in stops if c.value is not None]
+def _gradient_paints(data: bytes) -> dict[str, tuple[str, float]]:
+    """Canvas paths carry flat paint: each gradient becomes the mean colour and the mean
+    opacity of its stops (following href to borrowed stops). Read from the XML itself:
+    svgelements' tree does not keep the stops of unreferenced definitions."""
+    import defusedxml.ElementTree as SafeET
+    root = SafeET.fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    stops: dict[str, list[tuple[se.Color, float]]] = {}
+    hrefs: dict[str, str] = {}
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag.rsplit("}", 1)[-1] not in ("linearGradient", "radialGradient"):
+            continue
+        gid = el.get("id")
+        if not gid:
+            continue
+        stops[gid] = [s for s in (_stop(child) for child in el) if s is not None]
+        href = el.get("href") or el.get(_XLINK_HREF) or ""
+        if href.startswith("#"):
+            hrefs[gid] = href[1:]
+    paints = {}
+    for gid in stops:
+        own, seen = gid, set()
+        while not stops.get(own) and own in hrefs and own not in seen:
+            seen.add(own)
+            own = hrefs[own]
+        found = stops.get(own) or []
+        if found:
+            rgb = np.mean([[c.red, c.green, c.blue] for c, _ in found], axis=0)
+            alpha = float(np.mean([a for _, a in found]))
+            paints[gid] = ("#%02x%02x%02x" % tuple(int(round(v)) for v in rgb), alpha)
+    return paints
+
+
+def _stop(el) -> tuple[se.Color, float] | None:
+    if not isinstance(el.tag, str) or el.tag.rsplit("}", 1)[-1] != "stop":
+        return None
+    attrs = dict(el.attrib)
+    for key, value in _STYLE_DECL.findall(attrs.get("style", "")):
+        attrs[key] = value.strip()
+    try:
+        colour = se.Color(attrs.get("stop-color", "black"))
+    except Exception:
+        return None
+    if colour.value is None:
+        return None
+    opacity = max(0.0, min(1.0, _number(attrs.get("stop-opacity", 1.0), 1.0))) * colour.alpha / 255.0
+    return colour, opacity
 
 
 def _scale_of(m: se.Matrix) -> float:

@@ -155,7 +155,8 @@ def preview():
     source = _source_of(body)
     text = _rig_text(source, _joints_of(body), _pins_of(body, source))
     try:
-        info = store.add_upload("preview-" + safe_name(body.get("name") or source.name), text.encode("utf-8"))
+        info = store.add_upload("preview-" + safe_name(body.get("name") or source.name), text.encode("utf-8"),
+                                listed=False)
     except SvgError as exc:
         raise EditorError(f"the rig cannot be previewed: {exc}", 422) from None
     return jsonify(info.to_json())

@@ -44,6 +44,7 @@ class RigStore:
         self.bundled_dir = Path(bundled_dir)
         self.saved_dir = Path(saved_dir) if saved_dir else None
         self._uploads: OrderedDict[str, tuple[str, Rig]] = OrderedDict()
+        self._listed: set[str] = set()
         self._skinners: dict[tuple[str, float], Skinner] = {}
         self._lock = threading.Lock()
 
@@ -58,7 +59,8 @@ class RigStore:
         if self.saved_dir and self.saved_dir.is_dir():
             infos += [RigInfo(f"saved:{p.stem}", p.stem, "saved") for p in sorted(self.saved_dir.glob("*.svg"))]
         with self._lock:
-            infos += [RigInfo(rig_id, name, "upload") for rig_id, (name, _) in self._uploads.items()]
+            infos += [RigInfo(rig_id, name, "upload") for rig_id, (name, _) in self._uploads.items()
+                      if rig_id in self._listed]
         return infos
 
     def skinner(self, rig_id: str) -> Skinner:
@@ -94,16 +96,20 @@ class RigStore:
             raise KeyError(rig_id)
         return path
 
-    def add_upload(self, name: str, data: bytes) -> RigInfo:
-        """Parse (with every safety check) and keep an uploaded rig; SvgError if unusable."""
+    def add_upload(self, name: str, data: bytes, listed: bool = True) -> RigInfo:
+        """Parse (with every safety check) and keep an uploaded rig; SvgError if unusable.
+        Unlisted uploads (the editor's previews) can be chosen by id but stay out of pickers."""
         rig = rig_from_bytes(data, safe_name(name))
         rig_id = "upload:" + hashlib.sha256(data).hexdigest()[:12]
         with self._lock:
+            if listed:
+                self._listed.add(rig_id)
             self._uploads[rig_id] = (safe_name(name), rig)
             self._uploads.move_to_end(rig_id)
             while len(self._uploads) > MAX_UPLOADS:
                 old, _ = self._uploads.popitem(last=False)
                 self._skinners.pop((old, 0.0), None)
+                self._listed.discard(old)
         return RigInfo(rig_id, safe_name(name), "upload")
 
     def save(self, name: str, svg_text: str) -> RigInfo:

@@ -199,6 +199,8 @@ def test_the_preview_rig_animates_over_the_live_socket(editor_server):
     info = requests.post(editor_server.url + "/api/preview", json={
         "source": doc["source"], "joints": doc["joints"], "name": "standing"}, timeout=30).json()
     assert info["id"].startswith("upload:")
+    listed = requests.get(editor_server.url + "/api/rigs", timeout=30).json()["rigs"]
+    assert info["id"] not in {r["id"] for r in listed}        # previews stay out of the pickers
     events: "queue.Queue[tuple[str, object]]" = queue.Queue()
     client = socketio.Client(reconnection=False)
     for name in ("welcome", "topology", "pose", "problem"):

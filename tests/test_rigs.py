@@ -154,3 +154,16 @@ def test_sub_groups_without_a_complete_bone_are_bound_not_dropped():
     art = '<g><path d="M45 35 L55 35 L50 45 Z" fill="#0a0"/><circle id="leftElbow_1_" cx="1" cy="1" r="1"/></g>'
     rig = rig_from_bytes(_body_only_rig(art))
     assert len(rig.drawing.paths) == 2 and rig.secondary == []
+
+
+def test_gradients_are_drawn_in_their_mean_colour_and_opacity():
+    svg = (b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 10 10">'
+           b'<defs><linearGradient id="g"><stop offset="0" stop-color="#ff0000"/>'
+           b'<stop offset="1" style="stop-color:#0000ff;stop-opacity:0"/></linearGradient>'
+           b'<radialGradient id="h" xlink:href="#g"/></defs>'
+           b'<rect width="4" height="4" fill="url(#g)"/><rect width="4" height="4" fill="url(#h)"/></svg>')
+    paths = drawing_from_bytes(svg).paths
+    for p in paths:
+        assert p.style.fill == "#800080" and p.style.fill_opacity == pytest.approx(0.5)
+    fluent = drawing_from_bytes((PA_RIGS.parent / "emoji/fluent-emoji/1f9cd_person-standing.svg").read_bytes())
+    assert sum(p.style.fill in (None, "#000000") for p in fluent.paths) < 0.1 * len(fluent.paths)
