@@ -104,7 +104,6 @@ def bench_pipeline() -> None:
 def bench_live(seconds: float = 20.0, fps: float = 30.0) -> None:
     import threading
 
-    import socketio
     from conftest import ServerProcess, dance_jpegs
     import tempfile
     jpegs = dance_jpegs(width=480)

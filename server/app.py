@@ -11,7 +11,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from .live import LiveLimits, LiveServer
 from .rigstore import RigStore
-from .takes import install as install_takes
+from .takes_api import install as install_takes
 
 ROOT = Path(__file__).resolve().parent.parent
 VENDOR = {"socket.io.min.js": ROOT / "node_modules" / "socket.io-client" / "dist"}

@@ -61,7 +61,7 @@ class LiveServer:
         self.clients: dict[str, Client] = {}
         self._lock = threading.Lock()
         self._demo = demo_track()
-        self.takes = None                  # a TakeStore, set by takes.install()
+        self.takes = None                  # a TakeStore, set by takes_api.install()
         self._register()
 
     # -------------------------------------------------------------- events
@@ -202,7 +202,7 @@ class LiveServer:
         except SvgError as exc:
             raise BadRequest(f"{name}: {exc}") from None
         emit("rig_added", info.to_json())
-        self.socketio.emit("rigs", {"rigs": [r.to_json() for r in self.store.list()]})
+        self.broadcast_rigs()
 
     # -------------------------------------------------------------- takes
 

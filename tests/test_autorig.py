@@ -19,7 +19,7 @@ from server.binding import bind
 from server.drawing import Drawing
 from server.rig import RigError, drawing_from_bytes, load_rig, rig_from_bytes
 from server.rigwriter import rig_svg
-from server.skeleton import ALL_JOINTS, BODY_JOINTS, FACE_JOINTS
+from server.skeleton import ALL_JOINTS, BODY_JOINTS
 from server.skinning import Skinner
 
 EMOJI = sorted((SHARED / "svg" / "emoji").glob("*/*.svg"))

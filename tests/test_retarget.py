@@ -1,7 +1,6 @@
 """Retargeting and filtering on a real tracked clip: mirror, lost face, lost limbs, jitter."""
 from __future__ import annotations
 
-import copy
 
 import numpy as np
 import pytest
