@@ -51,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--size", type=int, help="pixel width of a GIF (default 480) or MP4 (default 720)")
     r.add_argument("--mirror", action="store_true", help="mirror left and right, like a mirror")
     r.add_argument("--follow", action="store_true", help="move the character where the person is")
-    r.add_argument("--fps", type=float, help="frames per second of the animation (default: the clip's)")
+    r.add_argument("--fps", type=float, help="frames per second of the animation, at most the clip's (default: the clip's)")
     r.add_argument("--smoothing", type=float, default=0.5, help="0 = raw landmarks .. 1 = very smooth")
     r.add_argument("--precision", type=int, help="decimals kept in SVG coordinates, 0-4 "
                    "(default: enough for 1/1000 of the picture)")
@@ -120,9 +120,12 @@ def _render(args) -> int:
     rig_path = Path(args.rig) if args.rig else default_rig_path()
     if not rig_path.is_file():
         raise UserError(f"{rig_path}: no such rig file")
-    if args.input and not Path(args.input).is_file():
-        raise UserError(f"{args.input}: no such file")
+    _check_input(args.input)
     fmt, out = _format_and_out(args)
+    # Refuse bad numbers now, not after minutes of tracking.
+    ExportOptions(fps=args.fps, precision=args.precision, width=args.size).validated(fmt)
+    if not 0.0 <= args.smoothing <= 1.0:
+        raise UserError(f"--smoothing must be from 0 to 1 (got {args.smoothing:g})")
     start = time.perf_counter()
     skinner = skinner_for(rig_path)
     track, _ = _load_track(args)
@@ -148,6 +151,9 @@ def _format_and_out(args) -> tuple[str, Path]:
     """--format, else the --out extension, else svg; and the output path to go with it."""
     from .export import FORMATS, format_for_path
     implied = format_for_path(args.out) if args.out else None
+    if args.out and not implied and not args.format and Path(args.out).suffix:
+        raise UserError(f"cannot tell the format from {Path(args.out).suffix!r}; use --format "
+                        + "|".join(FORMATS) + " or an extension: " + " ".join(sorted(set(FORMATS.values()))))
     fmt = args.format or implied or "svg"
     if args.format and implied and implied != args.format:
         raise UserError(f"--out {args.out} does not end in {FORMATS[fmt]} (the --format {fmt} extension)")
@@ -155,6 +161,15 @@ def _format_and_out(args) -> tuple[str, Path]:
     if out.is_dir():
         raise UserError(f"{out} is a folder; give a file name")
     return fmt, out
+
+
+def _check_input(path: str | None) -> None:
+    if path is None:
+        return
+    if Path(path).is_dir():
+        raise UserError(f"{path} is a folder; give a video clip or a photo")
+    if not Path(path).is_file():
+        raise UserError(f"{path}: no such file")
 
 
 def _size(n_bytes: int) -> str:
@@ -170,9 +185,10 @@ def _default_out(args) -> Path:
 
 
 def _track(args) -> int:
+    from .export import ExportOptions
     from .pipeline import track_media
-    if not Path(args.input).is_file():
-        raise UserError(f"{args.input}: no such file")
+    _check_input(args.input)
+    ExportOptions(fps=args.fps).validated("json")
     update, close = _progress(args.quiet, "tracking")
     start = time.perf_counter()
     try:

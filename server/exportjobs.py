@@ -177,7 +177,9 @@ class ExportJobs:
                 self._run(job, args)
             except Exception as exc:      # a worker must survive any one job
                 log.exception("export job %s failed", job.id)
-                self._end(job, "failed", f"the export failed ({type(exc).__name__})")
+                # e.g. the worker process could not be started, or its code changed on disk
+                self._end(job, "failed", f"the export could not run ({type(exc).__name__}); "
+                                         "if the server was updated while running, restart it")
 
     def _run(self, job: ExportJob, args: tuple) -> None:
         if self._context is None:

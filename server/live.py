@@ -20,6 +20,7 @@ from .pipeline import Performance, Posed
 from .posetrack import PoseFrame
 from .retarget import RetargetSettings
 from .rigstore import RigStore
+from .rig import RigError
 from .safesvg import SvgError
 from .skeleton import BODY_BONE_GROUPS, FACE_BONES
 from .skinning import Skinner
@@ -199,6 +200,8 @@ class LiveServer:
                              f"{self.limits.max_svg_bytes // 1024} KiB)")
         try:
             info = self.store.add_upload(name, raw)
+        except RigError as exc:     # a drawing without a (complete) skeleton: the editor rigs it
+            raise BadRequest(f"{name}: {exc}. Open the rig editor (/editor) to rig this drawing.") from None
         except SvgError as exc:
             raise BadRequest(f"{name}: {exc}") from None
         emit("rig_added", info.to_json())

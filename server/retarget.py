@@ -26,6 +26,9 @@ HELD_CONFIDENCE = 0.5
 REFERENCE_EMA = 0.02        # per frame: how fast "stay centred" re-centres vertically
 NEUTRAL_FACE_EMA = 0.02     # per frame: how fast the neutral face adapts to the person
 LIMB_MAX_DECAY = 0.999      # per frame: the longest-seen limb length slowly forgets
+# A cartoon limb shortened further than this (an arm pointing at the camera) turns
+# into a stump with the hand lost behind it; half its length still reads as "towards".
+MIN_FORESHORTENING = 0.5
 
 _B = {n: i for i, n in enumerate(BODY_NAMES)}
 _LIMB_BONES = [("leftShoulder", "leftElbow"), ("leftElbow", "leftWrist"),
@@ -193,7 +196,7 @@ class Retargeter:
             ratio = abs(d) * to_rig / rest_len
             longest = ratio if self.settings.static else max(ratio, self._limb_max.get(bone, 0) * LIMB_MAX_DECAY)
             self._limb_max[bone] = longest
-            shorten = min(1.0, max(0.3, ratio / longest)) if longest > 0 else 1.0
+            shorten = min(1.0, max(MIN_FORESHORTENING, ratio / longest)) if longest > 0 else 1.0
             out_conf[child] = float(conf[_B[child]])
         else:
             direction = turn * self._held_dir.get(bone, self._rest_dir[bone])

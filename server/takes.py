@@ -295,6 +295,11 @@ class TakeStore:
         out = dict(meta)
         trim = meta.get("trim")
         out["trimmed_duration"] = round(trim[1] - trim[0], 4) if trim else meta["duration"]
+        out["trimmed_frames"] = meta.get("frames", 0)
+        if trim and meta.get("frame_times"):
+            eps = 0.5 / meta["fps"]
+            out["trimmed_frames"] = sum(trim[0] - eps <= t <= trim[1] + eps for t in meta["frame_times"])
+        out.pop("frame_times", None)
         return out
 
     def _finalise(self, take_id: str) -> dict | None:
@@ -310,10 +315,12 @@ class TakeStore:
                 del self._meta[take_id]
                 shutil.rmtree(folder, ignore_errors=True)
                 return None
-            fps = meta["fps"]
+            fps = _measured_fps(frames, meta["fps"])       # a slow camera gives fewer frames
+            meta["fps"] = fps
             track = PoseTrack(width, height, fps, frames, source=meta["name"])
             track.save(folder / "track.json")
             meta.update(state="ready", frames=len(frames), width=width, height=height,
+                        frame_times=[round(f.t, 4) for f in frames],
                         duration=round(frames[-1].t + 1.0 / fps, 4),
                         with_person=sum(f.has_person for f in frames))
             self._write_meta(meta)
@@ -334,6 +341,13 @@ class TakeStore:
             if meta.get("state") == "recording":
                 if self._finalise(folder.name):
                     log.warning("recovered take %s (%s frames)", folder.name, self._meta[folder.name]["frames"])
+
+
+def _measured_fps(frames: list[PoseFrame], nominal: float) -> float:
+    """The rate the frames really came at (never above the nominal rate)."""
+    if len(frames) < 2 or frames[-1].t <= frames[0].t:
+        return nominal
+    return round(min(nominal, (len(frames) - 1) / (frames[-1].t - frames[0].t)), 3)
 
 
 def _read_frames(path: Path) -> tuple[list[PoseFrame], int, int]:

@@ -168,7 +168,7 @@ class TakeCard {
     this.name.textContent = take.name;
     if (document.activeElement !== this.nameInput) this.nameInput.value = take.name;
     const trimmed = Array.isArray(take.trim);
-    const frames = trimmed ? Math.max(1, Math.round(take.trimmed_duration * take.fps)) : take.frames;
+    const frames = trimmed ? take.trimmed_frames : take.frames;
     const parts = [formatSeconds(take.trimmed_duration), `${frames} frames`, take.source];
     if (trimmed) parts.push(`trimmed from ${formatSeconds(take.duration)}`);
     this.summary.textContent = parts.join(' · ');

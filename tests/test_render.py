@@ -144,6 +144,11 @@ def test_a_photo_without_a_person_says_so(tmp_path, capsys):
     (["render", "--rig", str(IMAGES / "noperson_cat_224.jpg")], "not well-formed XML"),
     (["render", "--rig", str(ROOT / "pyproject.toml")], "not well-formed XML"),
     (["track", "--input", str(ROOT / "pyproject.toml"), "--out", "x.json"], "not a readable image or video"),
+    (["render", "--input", str(ROOT)], "is a folder"),
+    (["render", "--input", str(DANCE), "--fps", "0"], "fps must be a number"),
+    (["render", "--input", str(DANCE), "--smoothing", "5"], "--smoothing must be from 0 to 1"),
+    (["render", "--input", str(DANCE), "--out", "a.xyz"], "cannot tell the format"),
+    (["render", "--input", str(DANCE), "--format", "gif", "--size", "-5"], "width must be"),
 ])
 def test_user_errors_are_one_line_and_exit_2(args, message, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "server", *args], capture_output=True, text=True,

@@ -270,6 +270,7 @@ def test_trim_rename_delete(server, robin_client):
     track = PoseTrack.from_json(api(server, "GET", path + "/track")[1])
     kept = [f for f in whole_track.frames if 0.2 - 1 / 60 <= f.t <= 0.6 + 1 / 60]
     assert 10 <= len(track.frames) == len(kept) and track.frames[0].t == 0.0
+    assert trimmed["trimmed_frames"] == len(kept)           # what the take card shows
     assert np.allclose(track.frames[0].body, kept[0].body)
     status, job = api(server, "POST", path + "/export", {"format": "json"})
     job, _ = finish_job(server, job)
@@ -475,3 +476,19 @@ def test_the_page_records_plays_back_and_exports(server):
         page.wait_for_function(f"window.poseAnimator.takes.takes.length === {before}")
         browser.close()
     assert not errors, errors
+
+
+def test_a_slow_camera_gives_a_take_with_its_real_frame_rate(server, robin_client):
+    robin_client.sio.emit("record_start", {"source": "demo"})
+    robin_client.wait("recording")
+    started = time.monotonic()
+    for i in range(20):                                      # frames arrive 0.1 s apart: 10 fps
+        time.sleep(max(0.0, started + i / 10 - time.monotonic()))
+        robin_client.demo(5000 + i, i / 10.0)
+    robin_client.sio.emit("record_stop", {})
+    take = robin_client.wait("take_saved")["take"]
+    assert take["frames"] == 20 and take["fps"] == pytest.approx(10.0, rel=0.01)
+    assert take["duration"] == pytest.approx(2.0, abs=0.01)
+    status, trimmed = api(server, "PATCH", f"/api/takes/{take['id']}", {"trim": [0.5, 1.0]})
+    assert status == 200 and trimmed["trimmed_frames"] == 6
+    api(server, "DELETE", f"/api/takes/{take['id']}")
