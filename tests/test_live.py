@@ -183,7 +183,7 @@ def test_the_client_over_the_limit_is_told_the_server_is_busy(server):
     finally:
         for c in clients:
             c.close()
-    time.sleep(0.5)
+    _wait_until_no_clients(server)
     again = Client(server.url)          # a place is free again once they leave
     again.wait("welcome")
     again.close()
