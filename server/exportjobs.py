@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .export import FORMATS, ExportCancelled, ExportOptions, export_track
 from .retarget import RetargetSettings
-from .rigstore import safe_name
+from .rigstore import RigUnavailable, safe_name
 from .takes import (
     TakeConflict,
     TakeError,
@@ -121,11 +121,9 @@ class ExportJobs:
         meta = self.takes.meta(take_id)
         rig_id = rig_id or meta.get("rig") or self.rigs.default_id
         try:
-            skinner = self.rigs.skinner(rig_id)
-        except KeyError:
-            raise TakeError(f"there is no rig called {rig_id!r}") from None
-        except ValueError as exc:
-            raise TakeError(f"that rig cannot be used: {exc}") from None
+            skinner = self.rigs.usable_skinner(rig_id)
+        except RigUnavailable as exc:
+            raise TakeError(str(exc)) from None
         try:
             options = options.validated(fmt)
         except ValueError as exc:

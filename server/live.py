@@ -19,7 +19,7 @@ from .demo_motion import demo_track
 from .pipeline import Performance, Posed
 from .posetrack import PoseFrame
 from .retarget import RetargetSettings
-from .rigstore import RigStore
+from .rigstore import RigStore, RigUnavailable
 from .rig import RigError
 from .safesvg import SvgError
 from .skeleton import BODY_BONE_GROUPS, FACE_BONES
@@ -129,11 +129,9 @@ class LiveServer:
     def on_choose_rig(self, client: Client, data):
         rig_id = _field(data, "id", str)
         try:
-            skinner = self.store.skinner(rig_id)
-        except KeyError:
-            raise BadRequest(f"there is no rig called {rig_id!r}") from None
-        except SvgError as exc:
-            raise BadRequest(f"that rig cannot be used: {exc}") from None
+            skinner = self.store.usable_skinner(rig_id)
+        except RigUnavailable as exc:
+            raise BadRequest(str(exc)) from None
         client.skinner, client.rig_id = skinner, rig_id
         client.camera = Performance(skinner, RetargetSettings(mirror=True))
         client.demo = Performance(skinner, RetargetSettings(mirror=False))
@@ -172,21 +170,21 @@ class LiveServer:
             "skin_ms": 1000 * (done - tracked), "total_ms": 1000 * (done - started)}))
 
     def on_demo(self, client: Client, data):
-        seq = _field(data, "seq", int)
-        t = _field(data, "t", (int, float))
-        if client.skinner is None:
-            raise BadRequest("choose a rig before asking for the demo")
-        if not np.isfinite(t):
-            raise BadRequest("t must be a finite number of seconds")
+        seq, t = _replay_request(client, data, "the demo")
         self._admit(client, seq)
         started = time.perf_counter()
         frames = self._demo.frames
-        index = int(round((t % self._demo_seconds()) * self._demo.fps)) % len(frames)
-        source = frames[index]
-        _apply_settings(client.demo, data)
+        source = frames[int(round((t % self._demo_seconds()) * self._demo.fps)) % len(frames)]
+        self._replay(client, client.demo, source, t, self._demo, data, seq, started, record=True)
+
+    def _replay(self, client: Client, performance: Performance, source: PoseFrame, t: float, track,
+                data: dict, seq: int, started: float, record: bool = False) -> None:
+        """Pose one frame of a stored motion (demo or take) at the page's time t and answer."""
+        _apply_settings(performance, data)
         frame = PoseFrame(float(t), source.body, source.face, source.face_conf)
-        self._record(client, frame, self._demo.width, self._demo.height)
-        posed = client.demo.pose(frame, self._demo.width, self._demo.height)
+        if record:
+            self._record(client, frame, track.width, track.height)
+        posed = performance.pose(frame, track.width, track.height)
         ms = 1000 * (time.perf_counter() - started)
         emit("pose", pose_message(seq, client.rig_id, posed,
                                   {"decode_ms": 0.0, "track_ms": 0.0, "skin_ms": ms, "total_ms": ms}))
@@ -241,15 +239,10 @@ class LiveServer:
 
     def on_take(self, client: Client, data):
         """Replay a recorded take on the current rig, like the demo: the page asks for time t."""
-        seq = _field(data, "seq", int)
         take_id = _field(data, "id", str)
-        t = _field(data, "t", (int, float))
-        if client.skinner is None:
-            raise BadRequest("choose a rig before playing a take")
+        seq, t = _replay_request(client, data, "a take")
         if self.takes is None:
             raise BadRequest("this server does not record takes")
-        if not np.isfinite(t):
-            raise BadRequest("t must be a finite number of seconds")
         self._admit(client, seq)
         started = time.perf_counter()
         try:
@@ -263,13 +256,7 @@ class LiveServer:
             raise BadRequest(str(exc)) from None
         _, times, track, performance = client.playback
         index = max(0, int(np.searchsorted(times, t % meta["trimmed_duration"], side="right")) - 1)
-        source = track.frames[index]
-        _apply_settings(performance, data)
-        posed = performance.pose(PoseFrame(float(t), source.body, source.face, source.face_conf),
-                                 track.width, track.height)
-        ms = 1000 * (time.perf_counter() - started)
-        emit("pose", pose_message(seq, client.rig_id, posed,
-                                  {"decode_ms": 0.0, "track_ms": 0.0, "skin_ms": ms, "total_ms": ms}))
+        self._replay(client, performance, track.frames[index], t, track, data, seq, started)
 
     def broadcast_rigs(self) -> None:
         self.socketio.emit("rigs", {"rigs": [r.to_json() for r in self.store.list()]})
@@ -295,6 +282,17 @@ class LiveServer:
 
 class BadRequest(ValueError):
     pass
+
+
+def _replay_request(client: Client, data, what: str) -> tuple[int, float]:
+    """The (seq, t) of a demo or take request, checked."""
+    seq = _field(data, "seq", int)
+    t = _field(data, "t", (int, float))
+    if client.skinner is None:
+        raise BadRequest(f"choose a rig before playing {what}")
+    if not np.isfinite(t):
+        raise BadRequest("t must be a finite number of seconds")
+    return seq, float(t)
 
 
 def _seq_of(data) -> dict:

@@ -39,6 +39,10 @@ def safe_name(name: str) -> str:
     return stem or "rig"
 
 
+class RigUnavailable(ValueError):
+    """No rig by that id, or its file no longer makes a rig; the message says which."""
+
+
 class RigStore:
     def __init__(self, saved_dir: Path | None = None, bundled_dir: Path = RIGS_DIR):
         self.bundled_dir = Path(bundled_dir)
@@ -85,6 +89,15 @@ class RigStore:
             with self._lock:
                 self._skinners[key] = cached
         return cached
+
+    def usable_skinner(self, rig_id: str) -> Skinner:
+        """Like ``skinner`` but every failure is a RigUnavailable with a readable message."""
+        try:
+            return self.skinner(rig_id)
+        except KeyError:
+            raise RigUnavailable(f"there is no rig called {rig_id!r}") from None
+        except ValueError as exc:       # SvgError, RigError: a stored file went bad
+            raise RigUnavailable(f"that rig cannot be used: {exc}") from None
 
     def path_of(self, rig_id: str) -> Path:
         kind, _, name = rig_id.partition(":")
