@@ -6,6 +6,7 @@ with status 2; only bugs show a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -85,26 +86,44 @@ def _progress(quiet: bool, label: str):
     if quiet:
         return None, lambda: None
     from tqdm import tqdm
-    bar = tqdm(total=0, unit="frame", desc=label, file=sys.stderr, leave=False)
+    # The bar writes to its own copy of stderr, so it still shows while tracking
+    # points the real one at /dev/null (see _tracked).
+    try:
+        stream = os.fdopen(os.dup(sys.stderr.fileno()), "w", buffering=1)
+    except (AttributeError, OSError, ValueError):     # stderr is not a real file
+        stream = None
+    bar = tqdm(total=0, unit="frame", desc=label, file=stream or sys.stderr, leave=False)
 
     def update(done: int, total: int):
         if bar.total != total:
             bar.total = total
         bar.n = done
         bar.refresh()
-    return update, bar.close
+
+    def close():
+        bar.close()
+        if stream is not None:
+            stream.close()
+    return update, close
+
+
+def _tracked(path, fps, update) -> PoseTrack:
+    """Track a clip or photo without MediaPipe's native start-up chatter on the terminal."""
+    from .media import native_stderr_silenced
+    from .pipeline import track_media
+    with native_stderr_silenced():
+        return track_media(path, fps, update)
 
 
 def _load_track(args) -> tuple[PoseTrack, float]:
     """The motion to render and the seconds spent tracking it."""
-    from .pipeline import track_media
     if args.pose:
         return PoseTrack.load(args.pose), 0.0
     if args.input:
         update, close = _progress(args.quiet, "tracking")
         start = time.perf_counter()
         try:
-            track = track_media(args.input, args.fps, update)
+            track = _tracked(args.input, args.fps, update)
         finally:
             close()
         return track, time.perf_counter() - start
@@ -186,13 +205,12 @@ def _default_out(args) -> Path:
 
 def _track(args) -> int:
     from .export import ExportOptions
-    from .pipeline import track_media
     _check_input(args.input)
     ExportOptions(fps=args.fps).validated("json")
     update, close = _progress(args.quiet, "tracking")
     start = time.perf_counter()
     try:
-        track = track_media(args.input, args.fps, update)
+        track = _tracked(args.input, args.fps, update)
     finally:
         close()
     track.save(args.out)

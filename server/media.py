@@ -5,6 +5,9 @@ come from OpenCV; animated GIFs from Pillow, frame by frame with their delays.
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +27,26 @@ class Media:
     frame_count: int
     is_photo: bool
     frames: Iterator[tuple[float, np.ndarray]]
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Native libraries (FFmpeg, MediaPipe, TFLite) log straight to file descriptor 2,
+    past Python's logging; point that descriptor at /dev/null for a while."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):   # no real stderr (e.g. captured)
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
 
 
 def read_media(path: str | Path, fps: float | None = None) -> Media:
@@ -80,7 +103,9 @@ def _animated_image(path: Path, fps: float | None) -> Media:
 
 def _video(path: Path, fps: float | None) -> Media:
     import cv2
-    cap = cv2.VideoCapture(str(path))
+
+    with native_stderr_silenced():       # FFmpeg prints its own complaint about bad files
+        cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise MediaError(f"{path}: not a readable image or video")
     w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
