@@ -107,28 +107,31 @@ def _progress(quiet: bool, label: str):
     return update, close
 
 
-def _tracked(path, fps, update) -> PoseTrack:
-    """Track a clip or photo without MediaPipe's native start-up chatter on the terminal."""
+def _tracked(args) -> PoseTrack:
+    """Track --input with a progress bar, without MediaPipe's native start-up chatter."""
     from .media import native_stderr_silenced
     from .pipeline import track_media
-    with native_stderr_silenced():
-        return track_media(path, fps, update)
+    update, close = _progress(args.quiet, "tracking")
+    try:
+        with native_stderr_silenced():
+            return track_media(args.input, args.fps, update)
+    finally:
+        close()
 
 
-def _load_track(args) -> tuple[PoseTrack, float]:
-    """The motion to render and the seconds spent tracking it."""
+def _load_track(args) -> PoseTrack:
+    """The motion to render: a saved pose track, a tracked clip or photo, or the demo."""
     if args.pose:
-        return PoseTrack.load(args.pose), 0.0
+        return PoseTrack.load(args.pose)
     if args.input:
-        update, close = _progress(args.quiet, "tracking")
-        start = time.perf_counter()
-        try:
-            track = _tracked(args.input, args.fps, update)
-        finally:
-            close()
-        return track, time.perf_counter() - start
+        return _tracked(args)
     from .demo_motion import demo_track
-    return demo_track(), 0.0
+    return demo_track()
+
+
+def _summary(out, frames: int, with_person: int, seconds: float) -> str:
+    return (f"{out}: {frames} frame(s), {100.0 * with_person / frames:.0f}% with a person, "
+            f"{seconds:.1f} s, {frames / seconds:.1f} frames/s")
 
 
 def _render(args) -> int:
@@ -147,7 +150,7 @@ def _render(args) -> int:
         raise UserError(f"--smoothing must be from 0 to 1 (got {args.smoothing:g})")
     start = time.perf_counter()
     skinner = skinner_for(rig_path)
-    track, _ = _load_track(args)
+    track = _load_track(args)
     is_photo = len(track.frames) == 1
     settings = RetargetSettings(mirror=args.mirror, follow=args.follow,
                                 smoothing=args.smoothing, static=is_photo)
@@ -161,8 +164,7 @@ def _render(args) -> int:
     frames, with_person = result.frames, result.with_person
     if is_photo and not with_person:
         print(f"{out}: no person found in {args.input}; wrote the character at rest, hidden")
-    print(f"{out}: {frames} frame(s), {100.0 * with_person / frames:.0f}% with a person, "
-          f"{seconds:.1f} s, {frames / seconds:.1f} frames/s, {_size(result.bytes)}")
+    print(f"{_summary(out, frames, with_person, seconds)}, {_size(result.bytes)}")
     return 0
 
 
@@ -207,17 +209,11 @@ def _track(args) -> int:
     from .export import ExportOptions
     _check_input(args.input)
     ExportOptions(fps=args.fps).validated("json")
-    update, close = _progress(args.quiet, "tracking")
     start = time.perf_counter()
-    try:
-        track = _tracked(args.input, args.fps, update)
-    finally:
-        close()
+    track = _tracked(args)
     track.save(args.out)
-    seconds = time.perf_counter() - start
     with_person = sum(f.has_person for f in track.frames)
-    print(f"{args.out}: {len(track.frames)} frame(s), {100.0 * with_person / len(track.frames):.0f}% with a "
-          f"person, {seconds:.1f} s, {len(track.frames) / seconds:.1f} frames/s")
+    print(_summary(args.out, len(track.frames), with_person, time.perf_counter() - start))
     return 0
 
 

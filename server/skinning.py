@@ -1,12 +1,14 @@
 """Per-frame skinning: tracked joints -> every control point of the drawing.
 
-A frame is: derive the extra joints, compute each bone's unit direction and scale,
-one sparse matrix product, one small product for path confidence. No Python loop
-over points or paths.
+Everything that depends only on the rig is folded into matrices at bind time, so a
+frame is: bone vectors (one product), their lengths and directions, the two scales
+(one product), one sparse product for the points and one product for path
+confidence. No Python loop over points, bones or paths.
 """
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from .binding import Binding, bind
 from .rig import Rig
@@ -20,38 +22,29 @@ class Skinner:
         self.binding = binding or bind(rig)
         sk = self.binding.skeleton
         self.joint_names = sk.joint_names
-        self._bones = sk.bones
-        self._face = sk.bone_is_face
-        self._torso = np.array([g == "torso" for g in sk.bone_group])
-        rest = sk.rest_all
-        self._rest_len = np.abs(rest[self._bones[:, 1]] - rest[self._bones[:, 0]])
-        self._rest_torso = float(self._rest_len[self._torso].sum()) or 1.0
-        face_main = self._face & np.array([g == "face" for g in sk.bone_group])
-        self._face_main = face_main
-        self._rest_face = float(self._rest_len[face_main].sum()) or 1.0
         self.rest_joints = rig.rest_joints()
         self.n_points = self.binding.operator.shape[0]
         self.n_paths = self.binding.path_confidence.shape[0]
-        self._has_face = bool(face_main.any())
-        self._bone_start, self._bone_end = self._bones[:, 0].copy(), self._bones[:, 1].copy()
-        # Derived joints inherit the confidence of the joints they are made from.
+        n_all, n_bones = len(sk.rest_all), len(sk.bones)
+        start = sp.csr_matrix((np.ones(n_bones), (np.arange(n_bones), sk.bones[:, 0])), shape=(n_bones, n_all))
+        end = sp.csr_matrix((np.ones(n_bones), (np.arange(n_bones), sk.bones[:, 1])), shape=(n_bones, n_all))
+        # Bone vectors straight from the tracked joints (derived joints folded in).
+        self._bone_vectors = _dense_if_small((end - start) @ sk.derive)
+        self._scale_of_lengths, self._scale_per_bone = _scale_matrices(sk)
+        # Path confidence is linear in joint confidence: derived joints take the mean
+        # confidence of the joints they are made from, a bone the mean of its two ends.
         weight = abs(sk.derive)
         conf_derive = weight.multiply(1.0 / np.maximum(weight.sum(axis=1).A, 1e-12)).tocsr()
-        # Small matrices are faster dense: a sparse product costs microseconds of overhead.
-        self._derive = _dense_if_small(sk.derive)
-        self._conf_derive = _dense_if_small(conf_derive)
-        self._path_confidence = _dense_if_small(self.binding.path_confidence)
+        bone_conf = 0.5 * (start + end) @ conf_derive
+        self._path_conf = _dense_if_small((self.binding.path_confidence @ bone_conf).real)
 
     def bone_scales(self, length: np.ndarray) -> np.ndarray:
         """One scale for the body (from the torso, which foreshortens least), one for the face."""
-        body = length[self._torso].sum() / self._rest_torso
-        face = length[self._face_main].sum() / self._rest_face if self._has_face else body
-        return np.where(self._face, face, body)
+        return self._scale_per_bone @ (length @ self._scale_of_lengths)
 
     def deform(self, joints: np.ndarray, confidence: np.ndarray | None = None):
         """joints: complex (n_tracked,). Returns (points (n, 2) float64, visible (n_paths,) bool)."""
-        all_joints = self._derive @ joints
-        direction = all_joints[self._bone_end] - all_joints[self._bone_start]
+        direction = self._bone_vectors @ joints
         length = np.abs(direction)
         # A collapsed bone has no direction: its points sit on it rather than becoming NaN.
         unit = direction / np.where(length > 1e-12, length, np.inf)
@@ -62,13 +55,30 @@ class Skinner:
     def path_visibility(self, confidence: np.ndarray | None) -> np.ndarray:
         if confidence is None:
             return np.ones(self.n_paths, dtype=bool)
-        joint_conf = self._conf_derive @ confidence
-        bone_conf = (joint_conf[self._bone_start] + joint_conf[self._bone_end]) * 0.5
-        return self._path_confidence @ bone_conf >= MIN_PATH_CONFIDENCE
+        return self._path_conf @ confidence >= MIN_PATH_CONFIDENCE
 
     def rest(self):
         return self.deform(self.rest_joints)
 
 
+def _scale_matrices(sk) -> tuple[np.ndarray, np.ndarray]:
+    """(B, 2) lengths -> [body scale, face scale], and (B, 2) picking each bone's scale.
+
+    The body scale is the torso's length against its rest length; the face scale the
+    main face bones' (secondary face bones follow it); a rig without a face uses the
+    body's for everything."""
+    rest = sk.rest_all
+    rest_len = np.abs(rest[sk.bones[:, 1]] - rest[sk.bones[:, 0]])
+    torso = np.array([g == "torso" for g in sk.bone_group], dtype=float)
+    face_main = np.array([g == "face" for g in sk.bone_group], dtype=float)
+    if not face_main.any():
+        face_main = torso
+    of_lengths = np.column_stack([torso / (rest_len @ torso or 1.0),
+                                  face_main / (rest_len @ face_main or 1.0)])
+    per_bone = np.column_stack([~sk.bone_is_face, sk.bone_is_face]).astype(float)
+    return of_lengths, per_bone
+
+
 def _dense_if_small(matrix, limit: int = 60_000):
+    """Small matrices are faster dense: a sparse product costs microseconds of overhead."""
     return matrix.toarray() if matrix.shape[0] * matrix.shape[1] <= limit else matrix
