@@ -5,10 +5,11 @@ import os
 import socket
 from pathlib import Path
 
-from flask import Flask, abort, jsonify, render_template, send_from_directory
+from flask import Flask, abort, jsonify, render_template, request, send_from_directory
 from flask_socketio import SocketIO
 from werkzeug.serving import WSGIRequestHandler
 
+from .httpio import JsonBodyError
 from .live import LiveLimits, LiveServer
 from .rigstore import RigStore
 from .takes_api import install as install_takes
@@ -29,6 +30,22 @@ def create_app(max_clients: int = 4, data_dir: Path | None = None, allowed_origi
     socketio = SocketIO(app, async_mode="threading", cors_allowed_origins=allowed_origins,
                         max_http_buffer_size=max(limits.max_frame_bytes, limits.max_svg_bytes) + 65536)
     live = LiveServer(socketio, store, limits)
+
+    @app.before_request
+    def refuse_changes_from_other_sites():
+        """A page on another site may post to this server from the user's browser; the
+        browser then names that site in Origin. Only this server's own pages (and the
+        --allow-origin ones) may change anything."""
+        origin = request.headers.get("Origin")
+        if request.method in ("GET", "HEAD", "OPTIONS") or origin is None:
+            return None
+        if origin == request.host_url.rstrip("/") or _origin_allowed(origin, allowed_origins):
+            return None
+        return jsonify({"error": f"requests from {origin} are refused (same origin only)"}), 403
+
+    @app.errorhandler(JsonBodyError)
+    def bad_json_body(exc: JsonBodyError):
+        return jsonify({"error": str(exc)}), exc.status
 
     @app.get("/")
     def index():
@@ -54,6 +71,12 @@ def create_app(max_clients: int = 4, data_dir: Path | None = None, allowed_origi
     from .editor import bp as editor_blueprint                      # /editor, rigging your own SVG
     app.register_blueprint(editor_blueprint)
     return app, socketio, live
+
+
+def _origin_allowed(origin: str, allowed) -> bool:
+    if allowed == "*":
+        return True
+    return origin in ([allowed] if isinstance(allowed, str) else (allowed or []))
 
 
 class NoDelayRequestHandler(WSGIRequestHandler):

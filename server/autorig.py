@@ -134,13 +134,10 @@ def _figure_paths(drawing: Drawing) -> list[int]:
     if not drawing.paths:
         raise AutoRigError("the drawing has no visible shapes to rig")
     _, _, vw, vh = drawing.view_box
-    keep = []
-    for i, path in enumerate(drawing.paths):
-        lo, hi = path.points.min(axis=0), path.points.max(axis=0)
-        backdrop = (hi - lo)[0] >= 0.95 * vw and (hi - lo)[1] >= 0.95 * vh and path.style.fill is not None
-        if not (backdrop and not keep and len(drawing.paths) > 1):
-            keep.append(i)
-    return keep
+    first = drawing.paths[0]
+    size = first.points.max(axis=0) - first.points.min(axis=0)
+    backdrop = size[0] >= 0.95 * vw and size[1] >= 0.95 * vh and first.style.fill is not None
+    return list(range(1 if backdrop and len(drawing.paths) > 1 else 0, len(drawing.paths)))
 
 
 def _figure_box(drawing: Drawing, figure: list[int]):
@@ -163,7 +160,11 @@ def _render(drawing, figure, side_px: int, pad: float):
     origin, side = _square_view(drawing, figure, pad)
     skip = set(range(len(drawing.paths))) - set(figure)
     svg = artwork_svg(drawing, (origin[0], origin[1], side, side), skip=skip)
-    return rasterize_svg(svg, side_px, side_px), origin, side / side_px
+    try:
+        pixels = rasterize_svg(svg, side_px, side_px)
+    except ValueError as exc:          # resvg refuses sizes and numbers it cannot draw
+        raise AutoRigError(f"the drawing could not be rendered to find its figure: {exc}") from None
+    return pixels, origin, side / side_px
 
 
 def _on_white(rgba: np.ndarray) -> np.ndarray:
@@ -286,9 +287,14 @@ def _find_face(drawing, figure, frame: MaskFrame, pose: _Pose | None, outline_he
 
 
 def _face_in_box(face: np.ndarray, box) -> bool:
+    """Whether the outline's head box is this face's head: around it, and ending near
+    its chin (on a bust the outline may take head and chest for one head)."""
     x0, y0, x1, y1 = box
     centre = face.mean(axis=0)
-    return bool(x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1 and (y1 - y0) < 3.5 * np.ptp(face[:, 1]))
+    face_h = np.ptp(face[:, 1])
+    chin_y = face[FACE_JOINTS.index("jawMid"), 1]
+    return bool(x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1 and (y1 - y0) < 3.5 * face_h
+                and y1 - chin_y < 0.5 * face_h)
 
 
 def _face_in_crop(face_mesh, rgb, centre_px, side_px, origin, scale):

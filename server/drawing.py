@@ -16,6 +16,9 @@ import svgelements as se
 
 from .safesvg import SvgError, check_svg_bytes
 
+MAX_COORDINATE = 1e7      # user units; a shape beyond draws nothing anyone can see
+MIN_VIEW_SIZE = 1e-6
+
 
 @dataclass(frozen=True)
 class Style:
@@ -79,9 +82,16 @@ def parse_svg(data: bytes) -> ParsedSvg:
 def _view_box(root: se.SVG) -> tuple[float, float, float, float]:
     vb = root.viewbox
     if vb is not None and vb.width and vb.height and vb.width > 0 and vb.height > 0:
-        return (float(vb.x), float(vb.y), float(vb.width), float(vb.height))
-    w, h = _finite_positive(root.width), _finite_positive(root.height)
-    return (0.0, 0.0, w or 100.0, h or 100.0)
+        box = (float(vb.x), float(vb.y), float(vb.width), float(vb.height))
+    else:
+        w, h = _finite_positive(root.width), _finite_positive(root.height)
+        box = (0.0, 0.0, w or 100.0, h or 100.0)
+    # Beyond these, rendering, joint markers and float32 coordinates on the wire break down.
+    if not (np.isfinite(box).all() and max(map(abs, box)) <= MAX_COORDINATE
+            and min(box[2:]) >= MIN_VIEW_SIZE):
+        raise SvgError("the SVG's viewBox (or width and height) is out of range: "
+                       + " ".join(f"{v:g}" for v in box))
+    return box
 
 
 def _finite_positive(value) -> float | None:
@@ -159,7 +169,7 @@ def path_to_cubics(path: se.Path) -> tuple[np.ndarray, list[tuple[int, bool]]] |
     if not subpaths:
         return None
     arr = np.array(points, dtype=np.complex128)
-    if not np.isfinite(arr).all():
+    if not np.isfinite(arr).all() or np.abs(arr).max() > MAX_COORDINATE:
         return None
     return np.column_stack([arr.real, arr.imag]), subpaths
 

@@ -12,7 +12,6 @@ uploads), the client may resend the original file text with the request.
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
@@ -23,7 +22,8 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .autorig import AutoRigError, autorig
 from .binding import bind
-from .drawing import Drawing
+from .drawing import MAX_COORDINATE, Drawing
+from .httpio import MAX_JSON_BYTES, content_disposition, json_object
 from .rig import BIND_GROUPS, Rig, RigError, drawing_from_bytes, rig_from_bytes
 from .rigstore import safe_name
 from .rigwriter import rig_svg
@@ -31,11 +31,9 @@ from .safesvg import SvgError
 from .skeleton import ALL_JOINTS, BODY_BONE_GROUPS, BODY_JOINTS, FACE_BONES, FACE_JOINTS
 
 MAX_SVG_BYTES = 5 * 1024 * 1024
-MAX_JSON_BYTES = 6 * 1024 * 1024
 MAX_PATHS = 5000
 MAX_POINTS = 400_000
 MAX_SOURCES = 32
-MAX_COORDINATE = 1e7
 
 bp = Blueprint("editor", __name__)
 
@@ -141,7 +139,7 @@ def rig_download(rig_id: str):
 @bp.post("/api/binding")
 def binding_view():
     """Main bone group of every control point for these joints and pins."""
-    body = _json_body()
+    body = json_object()
     source = _source_of(body)
     rig = _rig_for(source, _joints_of(body), _pins_of(body, source))
     return jsonify(_binding_summary(rig))
@@ -150,7 +148,7 @@ def binding_view():
 @bp.post("/api/preview")
 def preview():
     """Register the rig being edited (in memory) so the live socket can animate it."""
-    body = _json_body()
+    body = json_object()
     store, _, _ = _state()
     source = _source_of(body)
     text = _rig_text(source, _joints_of(body), _pins_of(body, source))
@@ -165,7 +163,7 @@ def preview():
 @bp.post("/api/rigs")
 def save_rig():
     """Save: a rig file written atomically into the data folder, the old one kept."""
-    body = _json_body()
+    body = json_object()
     store, live, _ = _state()
     name = body.get("name")
     if not isinstance(name, str) or not name.strip():
@@ -175,19 +173,19 @@ def save_rig():
     source = _source_of(body)
     text = _rig_text(source, _joints_of(body), _pins_of(body, source))
     try:
-        info = store.save(name.replace("\\", "/"), text)    # Windows-style paths: keep the last part
+        info, replaced = store.save(name, text)
     except PermissionError as exc:
         raise EditorError(str(exc), 403) from None
     except SvgError as exc:
         raise EditorError(f"the rig could not be saved: {exc}", 422) from None
     live.broadcast_rigs()
-    return jsonify({**info.to_json(), "file": f"{info.name}.svg"}), 201
+    return jsonify({**info.to_json(), "file": f"{info.name}.svg", "replaced": replaced}), 201
 
 
 @bp.post("/api/export")
 def export_rig():
     """The rig being edited as a file to download, without saving it."""
-    body = _json_body()
+    body = json_object()
     source = _source_of(body)
     text = _rig_text(source, _joints_of(body), _pins_of(body, source))
     name = safe_name(body.get("name") if isinstance(body.get("name"), str) else source.name)
@@ -206,7 +204,7 @@ def _uploaded_svg() -> tuple[str, bytes]:
         data = upload.read(MAX_SVG_BYTES + 1)
         name = upload.filename or "drawing"
     else:
-        body = _json_body()
+        body = json_object()
         svg = body.get("svg")
         if not isinstance(svg, str):
             raise EditorError("send the SVG as a file (field 'svg') or as JSON {name, svg}")
@@ -216,18 +214,6 @@ def _uploaded_svg() -> tuple[str, bytes]:
     if not isinstance(name, str):
         name = "drawing"
     return safe_name(name), data
-
-
-def _json_body() -> dict:
-    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
-        raise EditorError("the request is too large", 413)
-    try:
-        body = json.loads(request.get_data(cache=False) or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise EditorError("the request is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise EditorError("expected a JSON object")
-    return body
 
 
 def _parse_drawing(data: bytes) -> Drawing:
@@ -439,6 +425,5 @@ def _svg_text_response(text: str, name: str, download: bool) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     # Even though we write the file ourselves, a browser opening it runs nothing.
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
-    disposition = "attachment" if download else "inline"
-    response.headers["Content-Disposition"] = f'{disposition}; filename="{name}.svg"'
+    response.headers["Content-Disposition"] = content_disposition(f"{name}.svg", download)
     return response

@@ -35,6 +35,10 @@ SHOULDER_BELOW_CHIN = (CHIN_HEIGHT - SHOULDER_HEIGHT) / (CHIN_HEIGHT - ANKLE_HEI
 HIP_HALF_SPAN = 0.095            # hip joint to body axis, in body heights
 SHOULDER_IN_TORSO = 0.8          # shoulder joints sit this far out towards the torso's edge
 ELBOW_ALONG_ARM = UPPER_ARM / (UPPER_ARM + FOREARM)
+BUST_SHOULDER_BELOW_CHIN = 0.25  # head heights from chin to shoulder joints on a bust
+BOTTOM_EDGE = 0.01               # a bust's cut is measured this far (x height) above its last row
+PART_LABELS = {"torso": "torso", "leftArm": "left arm", "rightArm": "right arm",
+               "leftLeg": "left leg", "rightLeg": "right leg"}
 
 
 @dataclass
@@ -86,8 +90,19 @@ class _Figure:
             raise ValueError("the drawing covers no pixels")
         self.top, self.bottom = int(rows[0]), int(rows[-1]) + 1
         self.height = float(self.bottom - self.top)
-        self.dist = ndi.distance_transform_edt(self.mask)
+        self._measure(self.mask)
+
+    def _measure(self, mask: np.ndarray) -> None:
+        self.dist = ndi.distance_transform_edt(mask)[:self.mask.shape[0]]
         self.profile = _smooth(self.dist.max(axis=1), max(1, int(0.012 * self.height)))
+
+    def continue_below(self) -> None:
+        """Measure a bust as if its body went on below the picture's edge: the cut is
+        not an outline, and the torso's width must not shrink towards it (or the head
+        and neck are not found)."""
+        edge = self.mask[self.bottom - 1 - int(BOTTOM_EDGE * self.height):self.bottom].any(axis=0)
+        below = np.repeat(edge[None, :], int(self.height), axis=0)
+        self._measure(np.vstack([self.mask[:self.bottom], below]))
 
     def run_at(self, y: float, x: float):
         """(start, end) of the ink run in row y containing column x, or None."""
@@ -111,19 +126,24 @@ def fit_outline(frame: MaskFrame, shoe_boxes: list[tuple[float, float, float, fl
     head's box (user units) when it is known otherwise (a face was found)."""
     fig = _Figure(frame.mask)
     notes: list[str] = []
-    if head_hint is not None:
-        head_c, neck_y, head_box = _head_from_box(frame, head_hint)
-    else:
-        head_c, neck_y, head_box = _head(fig, notes)
-    torso_x, torso_y, torso_half = _torso(fig, neck_y, head_c)
-    legs = _legs(fig, torso_x, neck_y, torso_half)
+    head_c, neck_y, head_box, torso = _head_and_torso(fig, frame, head_hint, notes)
+    cut_off = _cut_off_at_bottom(fig, torso[2])
+    if cut_off:
+        fig.continue_below()
+        head_c, neck_y, head_box, torso = _head_and_torso(fig, frame, head_hint, [])
+    torso_x, torso_y, torso_half = torso
+    legs = {} if cut_off else _legs(fig, torso_x, neck_y, torso_half)
     boxes_px = [tuple(frame.to_pixels(b[:2])) + tuple(frame.to_pixels(b[2:])) for b in shoe_boxes]
     ankles = {side: _ankle(fig, legs[side], boxes_px) if side in legs else None for side, _ in SIDES}
-    ankle_y, body_h, cut_off = _body_height(fig, neck_y, ankles, torso_half, notes)
+    if cut_off:
+        notes.append("bust: hips and legs placed below the picture by human proportions")
+        shoulder_y, hip_y, ankle_y, body_h = _bust_levels(fig, neck_y, head_box)
+    else:
+        ankle_y, body_h = _body_height(fig, neck_y, ankles)
     arms = {side: _arm(fig, side, torso_x, torso_half, neck_y, head_box, legs, body_h) for side, _ in SIDES}
-
-    shoulder_y = _shoulder_height(neck_y, ankle_y, arms)
-    hip_y = shoulder_y + HIP_FROM_SHOULDER * (ankle_y - shoulder_y)
+    if not cut_off:
+        shoulder_y = _shoulder_height(neck_y, ankle_y, arms)
+        hip_y = shoulder_y + HIP_FROM_SHOULDER * (ankle_y - shoulder_y)
     span = SHOULDER_IN_TORSO * _half_width_at(fig, torso_x, torso_y, torso_half)
     joints: dict[str, np.ndarray] = {}
     seen = {"torso": True}
@@ -132,7 +152,7 @@ def fit_outline(frame: MaskFrame, shoe_boxes: list[tuple[float, float, float, fl
         _place_leg(joints, side, sign, legs.get(side), ankles[side], hip_y, ankle_y, torso_x, body_h, fig)
         seen[f"{side}Leg"] = side in legs and ankles[side] is not None and not cut_off
         seen[f"{side}Arm"] = _place_arm(joints, side, sign, arms[side], fig, body_h)
-    missing = [p for p, ok in seen.items() if not ok]
+    missing = [PART_LABELS[p] for p, ok in seen.items() if not ok and not (cut_off and p.endswith("Leg"))]
     if missing:
         notes.append("placed by human proportions: " + ", ".join(missing))
     user = {n: frame.to_user(p) for n, p in joints.items()}
@@ -157,17 +177,33 @@ def _head_from_box(frame: MaskFrame, box):
     return np.array([(x0 + x1) / 2, (y0 + y1) / 2]), float(y1), (float(x0), float(y0), float(x1), float(y1))
 
 
-def _body_height(fig: "_Figure", neck_y: float, ankles: dict, torso_half: float, notes: list[str]):
-    """(ankle row, a human's standing height in pixels, whether the figure is a bust)."""
+def _head_and_torso(fig: "_Figure", frame: MaskFrame, head_hint, notes: list[str]):
+    """(head centre, neck row, head box, (torso x, y, half width)), all in pixels."""
+    if head_hint is not None:
+        head_c, neck_y, head_box = _head_from_box(frame, head_hint)
+    else:
+        head_c, neck_y, head_box = _head(fig, notes)
+    return head_c, neck_y, head_box, _torso(fig, neck_y, head_c)
+
+
+def _body_height(fig: "_Figure", neck_y: float, ankles: dict):
+    """(ankle row, a human's standing height in pixels) of a whole figure."""
     found = [a[1] for a in ankles.values() if a is not None]
     ankle_y = max(found) if found else fig.bottom - ANKLE_HEIGHT * fig.height
-    body_h = max(ankle_y - neck_y, 1.0) / (CHIN_HEIGHT - ANKLE_HEIGHT)
-    cut_off = _cut_off_at_bottom(fig, torso_half)
-    if cut_off:
-        notes.append("the figure is cut off at the bottom: legs are placed below it")
-        body_h = max(body_h, 2.6 * (fig.bottom - neck_y))
-        ankle_y = neck_y + body_h * (CHIN_HEIGHT - ANKLE_HEIGHT)
-    return ankle_y, body_h, cut_off
+    return ankle_y, max(ankle_y - neck_y, 1.0) / (CHIN_HEIGHT - ANKLE_HEIGHT)
+
+
+def _bust_levels(fig: "_Figure", neck_y: float, head_box):
+    """(shoulder, hip, ankle rows, standing height) of a bust. The shoulders sit a little
+    below the chin (less than a human's 0.4 head heights: cartoon heads are big), the
+    hips at the picture's bottom edge, where the drawn torso stops; the undrawn legs
+    hang below with a human's leg-to-torso proportion."""
+    head_h = max(neck_y - head_box[1], 1.0)
+    below_chin = max(fig.bottom - neck_y, 1.0)
+    shoulder_y = neck_y + min(BUST_SHOULDER_BELOW_CHIN * head_h, 0.25 * below_chin)
+    hip_y = max(float(fig.bottom), shoulder_y + 0.5 * below_chin)
+    body_h = (hip_y - shoulder_y) / (SHOULDER_HEIGHT - HIP_HEIGHT)
+    return shoulder_y, hip_y, hip_y + (HIP_HEIGHT - ANKLE_HEIGHT) * body_h, body_h
 
 
 # ---------------------------------------------------------------- mask
@@ -270,7 +306,9 @@ def _shoulder_height(neck_y: float, ankle_y: float, arms: dict) -> float:
 
 def _cut_off_at_bottom(fig: _Figure, torso_half: float) -> bool:
     """A bust: the drawing ends in a wide flat edge (the body continues out of frame)."""
-    row = fig.mask[fig.bottom - 1]
+    # A row just above the last: stroke ends and rounded corners make the very last
+    # row narrower than the cut.
+    row = fig.mask[fig.bottom - 1 - int(BOTTOM_EDGE * fig.height)]
     runs = _runs(row)
     widest = max((b - a for a, b in runs), default=0)
     return widest > 1.6 * torso_half and widest > 0.3 * fig.height

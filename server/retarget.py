@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import expression
 from .filters import FilterSettings, OneEuroFilter
 from .posetrack import BODY_NAMES, FACE_NAMES, PoseFrame
 from .rig import Rig
@@ -23,6 +24,16 @@ from .skeleton import BODY_JOINTS, FACE_JOINTS, mirror_name
 HOLD_SECONDS = 0.5          # keep the last pose this long when the person vanishes
 MIN_LIMB_CONFIDENCE = 0.5   # below this a limb bone holds its last direction
 HELD_CONFIDENCE = 0.5
+# A limb bone seen with confidence between these blends from held to seen, so an arm
+# coming into view swings there instead of jumping in one frame.
+BLEND_FROM, BLEND_TO = 0.3, 0.6
+NECK_FOLLOW = 0.5           # share of the person's head offset the neck leans by...
+MAX_NECK_LEAN = np.radians(30)   # ...at most (a 3/4 view puts the nose beside the neck)
+MAX_HEAD_ROLL = np.radians(45)
+# FaceMesh sometimes "finds" a face on the back of a head, upside down: a face rolled
+# further than this from the torso is not believed.
+MAX_BELIEVED_ROLL = np.radians(70)
+IN_VIEW_SLACK = 0.08        # the joints may leave the picture by this share of their height
 REFERENCE_EMA = 0.02        # per frame: how fast "stay centred" re-centres vertically
 NEUTRAL_FACE_EMA = 0.02     # per frame: how fast the neutral face adapts to the person
 LIMB_MAX_DECAY = 0.999      # per frame: the longest-seen limb length slowly forgets
@@ -74,6 +85,8 @@ class Retargeter:
         self._rest_torso = np.array([rest[n] for n in _TORSO])
         self._rest_len = {bone: abs(rest[bone[1]] - rest[bone[0]]) for bone in _LIMB_BONES}
         self._rest_dir = {bone: _unit(rest[bone[1]] - rest[bone[0]]) for bone in _LIMB_BONES}
+        every = np.array(list(rest.values()))
+        self._extent = (complex(every.real.min(), every.imag.min()), complex(every.real.max(), every.imag.max()))
         self._has_face = rig.has_face
         if self._has_face:
             self._rest_face = np.array([rest[n] for n in FACE_JOINTS])
@@ -89,8 +102,10 @@ class Retargeter:
         self._held_dir: dict = {}
         self._limb_max: dict = {}
         self._reference_y: float | None = None
-        self._neutral: np.ndarray | None = None
+        self._neutral: expression.Expression | None = None
         self._roll: complex = 1 + 0j
+        self._turn: complex = 1 + 0j
+        self._neck_lean = 0.0       # radians from the torso's up
         self._last: tuple | None = None
         self._last_t = -np.inf
 
@@ -108,7 +123,7 @@ class Retargeter:
 
     def __call__(self, frame: PoseFrame, width: int, height: int):
         """Returns (joints complex, confidence) in the rig's joint order, or None."""
-        if not frame.has_person:
+        if not frame.has_person or not _credible(frame, width, height):
             if self._last is not None and frame.t - self._last_t <= HOLD_SECONDS:
                 return self._last
             return None
@@ -155,12 +170,16 @@ class Retargeter:
         conf = np.where(inside, conf, np.minimum(conf, 0.2))
         person_torso = np.array([z[_B[n]] for n in _TORSO])
         alpha, _ = fit_similarity(self._rest_torso, person_torso)
-        turn = _unit(alpha, 1 + 0j)
+        shoulders_seen = min(conf[_B["leftShoulder"]], conf[_B["rightShoulder"]]) >= MIN_LIMB_CONFIDENCE
+        # Without the shoulders (a face filling the picture) the torso's turn is a guess: hold it.
+        turn = _unit(alpha, self._turn) if shoulders_seen else self._turn
+        self._turn = turn
         to_rig = 1.0 / abs(alpha)                    # rig units per pixel
 
         centre = self._torso_centre(person_torso.mean(), to_rig, width, height)
         out = {n: centre + turn * (self._rest[n] - self._rest_torso.mean()) for n in _TORSO}
-        out_conf = {n: float(conf[_B[n]]) for n in _TORSO}
+        # The torso is the rig's own, so it is always there to draw while the person is.
+        out_conf = {n: max(float(conf[_B[n]]), HELD_CONFIDENCE) for n in _TORSO}
         for bone in _LIMB_BONES:
             self._place_limb_bone(bone, z, conf, turn, to_rig, out, out_conf)
         names = list(BODY_JOINTS)
@@ -176,64 +195,87 @@ class Retargeter:
     def _torso_centre(self, person_centre: complex, to_rig: float, width, height) -> complex:
         rest_centre = self._rest_torso.mean()
         if self.settings.follow:
-            return rest_centre + to_rig * (person_centre - complex(width / 2, height / 2))
+            # Where the person is in the frame, the character is in its picture.
+            _, _, w, h = self.rig.drawing.view_box
+            return rest_centre + self._in_view(complex((person_centre.real / width - 0.5) * w,
+                                                       (person_centre.imag / height - 0.5) * h))
         # Stay centred: horizontally fixed; vertically follow squats and jumps around
         # the person's usual height, which is learnt slowly.
         if self._reference_y is None or self.settings.static:
             self._reference_y = person_centre.imag
         else:
             self._reference_y += REFERENCE_EMA * (person_centre.imag - self._reference_y)
-        return rest_centre + 1j * to_rig * (person_centre.imag - self._reference_y)
+        return rest_centre + self._in_view(1j * to_rig * (person_centre.imag - self._reference_y))
+
+    def _in_view(self, shift: complex) -> complex:
+        """The shift, limited so the character at rest stays in its picture (a small,
+        far-away person must not fling it out of view)."""
+        x, y, w, h = self.rig.drawing.view_box
+        lo, hi = self._extent
+        slack = IN_VIEW_SLACK * (hi.imag - lo.imag)
+        x, y, w, h = x - slack, y - slack, w + 2 * slack, h + 2 * slack
+        dx = np.clip(shift.real, min(0.0, x - lo.real), max(0.0, x + w - hi.real))
+        dy = np.clip(shift.imag, min(0.0, y - lo.imag), max(0.0, y + h - hi.imag))
+        return complex(dx, dy)
 
     def _place_limb_bone(self, bone, z, conf, turn, to_rig, out, out_conf):
         parent, child = bone
-        seen = min(conf[_B[parent]], conf[_B[child]]) >= MIN_LIMB_CONFIDENCE
+        seen = min(conf[_B[parent]], conf[_B[child]])
         rest_len = self._rest_len[bone]
-        if seen:
+        held = turn * self._held_dir.get(bone, self._rest_dir[bone])
+        direction, shorten = held, 1.0
+        trust = float(np.clip((seen - BLEND_FROM) / (BLEND_TO - BLEND_FROM), 0.0, 1.0))
+        if trust > 0:
             d = z[_B[child]] - z[_B[parent]]
-            direction = _unit(d, turn * self._rest_dir[bone])
-            self._held_dir[bone] = direction / turn         # remembered relative to the torso
+            # Turn from the held direction towards the seen one by the share trusted.
+            direction = held * np.exp(1j * trust * np.angle(_unit(d, held) / held))
             ratio = abs(d) * to_rig / rest_len
-            longest = ratio if self.settings.static else max(ratio, self._limb_max.get(bone, 0) * LIMB_MAX_DECAY)
-            self._limb_max[bone] = longest
-            shorten = min(1.0, max(MIN_FORESHORTENING, ratio / longest)) if longest > 0 else 1.0
-            out_conf[child] = float(conf[_B[child]])
-        else:
-            direction = turn * self._held_dir.get(bone, self._rest_dir[bone])
-            shorten = 1.0
-            out_conf[child] = HELD_CONFIDENCE
+            if seen >= MIN_LIMB_CONFIDENCE:
+                longest = ratio if self.settings.static else max(ratio, self._limb_max.get(bone, 0) * LIMB_MAX_DECAY)
+                self._limb_max[bone] = longest
+            longest = self._limb_max.get(bone, ratio)
+            seen_shorten = min(1.0, max(MIN_FORESHORTENING, ratio / longest)) if longest > 0 else 1.0
+            shorten = 1.0 + trust * (seen_shorten - 1.0)
+        self._held_dir[bone] = direction / turn             # remembered relative to the torso
+        out_conf[child] = max(float(conf[_B[child]]), HELD_CONFIDENCE) if trust > 0 else HELD_CONFIDENCE
         out[child] = out[parent] + direction * rest_len * shorten
 
     def _place_face(self, z, conf, face, face_conf, turn, out, alpha):
         neck = (out["leftShoulder"] + out["rightShoulder"]) / 2
-        person_neck = (z[_B["leftShoulder"]] + z[_B["rightShoulder"]]) / 2
-        nose_dir = z[_B["nose"]] - person_neck
-        rest_dir = _unit(self._rest_neck)
-        if conf[_B["nose"]] >= MIN_LIMB_CONFIDENCE:
-            direction = _unit(nose_dir, turn * rest_dir)
-            self._held_dir["neck"] = direction / turn
-        else:
-            direction = turn * self._held_dir.get("neck", rest_dir)
-        head = neck + direction * abs(self._rest_neck)
-
+        head = neck + self._neck_direction(z, conf, turn) * abs(self._rest_neck)
+        roll = None
         if face is not None:
             person_face = face[:, 0] + 1j * face[:, 1]
             f_alpha, _ = fit_similarity(self._rest_face, person_face)
             roll = _unit(f_alpha, 1 + 0j)
-            in_rig_face = self._rest_face.mean() + (person_face - person_face.mean()) / f_alpha
+            if abs(np.angle(roll / turn)) > MAX_BELIEVED_ROLL:
+                roll = None
+        if roll is not None:
+            seen = expression.measure(person_face)
             if self.settings.static or self._neutral is None:
-                self._neutral = self._rest_face.copy() if self.settings.static else in_rig_face.copy()
+                self._neutral = expression.Expression.neutral()
             else:
-                self._neutral += NEUTRAL_FACE_EMA * (in_rig_face - self._neutral)
-            shape = self._rest_face + (in_rig_face - self._neutral)
+                self._neutral = self._neutral.blend(seen, NEUTRAL_FACE_EMA)
+            shape = expression.apply(self._rest_face, seen, self._neutral)
             fconf = float(face_conf)
         else:
             roll = self._roll_from_head_landmarks(z, conf)
             shape = self._rest_face
             fconf = max(HELD_CONFIDENCE, float(conf[_B["nose"]]))
         self._roll = roll
+        lean = float(np.clip(np.angle(roll / turn), -MAX_HEAD_ROLL, MAX_HEAD_ROLL))
         nose_index = FACE_JOINTS.index("nose4")
-        return head + roll * (shape - shape[nose_index]), fconf
+        return head + turn * np.exp(1j * lean) * (shape - shape[nose_index]), fconf
+
+    def _neck_direction(self, z, conf, turn) -> complex:
+        """Up the neck, leaning like the person's head but less: in a 3/4 view the nose
+        sits beside the neck without the head leaning at all."""
+        rest_dir = turn * _unit(self._rest_neck)
+        if conf[_B["nose"]] >= MIN_LIMB_CONFIDENCE:
+            person_neck = (z[_B["leftShoulder"]] + z[_B["rightShoulder"]]) / 2
+            lean = np.angle(_unit(z[_B["nose"]] - person_neck, rest_dir) / rest_dir)
+            self._neck_lean = float(np.clip(NECK_FOLLOW * lean, -MAX_NECK_LEAN, MAX_NECK_LEAN))
+        return rest_dir * np.exp(1j * self._neck_lean)
 
     def _roll_from_head_landmarks(self, z, conf) -> complex:
         for left, right, rest in (("leftEar", "rightEar", self._rest_ears),
@@ -241,6 +283,22 @@ class Retargeter:
             if min(conf[_B[left]], conf[_B[right]]) >= MIN_LIMB_CONFIDENCE:
                 return _unit(z[_B[left]] - z[_B[right]], 1 + 0j) / _unit(rest, 1 + 0j)
         return self._roll
+
+
+def _credible(frame: PoseFrame, width: int, height: int) -> bool:
+    """Is someone really there? MediaPipe also "finds" a whole body, often upside down,
+    around a hand held up to the camera. A person counts when the face is seen, or
+    both shoulders are, in the picture and not below the hips."""
+    if frame.face is not None:
+        return True
+    body = np.asarray(frame.body)
+    shoulders = body[[_B["leftShoulder"], _B["rightShoulder"]]]
+    inside = (shoulders[:, 0] >= 0) & (shoulders[:, 0] <= width) & (shoulders[:, 1] >= 0) & (shoulders[:, 1] <= height)
+    if not (inside.all() and (shoulders[:, 2] >= MIN_LIMB_CONFIDENCE).all()):
+        return False
+    hips = body[[_B["leftHip"], _B["rightHip"]], :2].mean(axis=0)
+    up = shoulders[:, :2].mean(axis=0) - hips
+    return bool(up[1] < np.sin(np.radians(10)) * np.hypot(*up))     # leaning at most 100 degrees
 
 
 def _body_size(body: np.ndarray) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import svgelements as se
 
-from .drawing import (Drawing, DrawnPath, ParsedSvg, element_path, is_hidden, opacity_of,
+from .drawing import (MAX_COORDINATE, Drawing, DrawnPath, ParsedSvg, element_path, is_hidden, opacity_of,
                       own_attributes, parse_svg, shape_style)
 from .safesvg import SvgError
 from .skeleton import BODY_BONE_GROUPS, BODY_JOINTS, FACE_BONES, FACE_JOINTS, match_joint_name
@@ -96,6 +96,15 @@ def _check_joints(joints: dict, found_skeleton: bool) -> None:
     if present_face and len(present_face) < len(FACE_JOINTS):
         missing = [n for n in FACE_JOINTS if n not in joints]
         raise RigError(f"the rig has {len(present_face)} of 73 face joints; missing: " + ", ".join(missing))
+    far = [n for n, p in joints.items() if not np.all(np.abs(p) <= MAX_COORDINATE)]
+    if far:
+        raise RigError("these joints lie impossibly far away: " + ", ".join(far))
+    # A bone without length has no direction to turn the drawing with.
+    size = max(np.ptp(np.array([joints[n] for n in BODY_JOINTS]), axis=0).max(), 1e-300)
+    flat = [f"{a}-{b}" for bones in BODY_BONE_GROUPS.values() for a, b in bones
+            if np.linalg.norm(joints[a] - joints[b]) <= 1e-6 * size]
+    if flat:
+        raise RigError("these bones have no length (both joints at one place): " + ", ".join(flat))
 
 
 def _secondary_groups(walker: "_Walker", joints: dict) -> list[SecondaryGroup]:

@@ -1,15 +1,19 @@
 """Where rigs come from: bundled characters, rigs saved on the server, and uploads.
 
 Ids say the source: ``bundled:robin``, ``saved:my-hero``, ``upload:3fa2c1d9``.
-Uploads live in memory only (a bounded number); saved rigs are files written
-atomically into the data folder. Skinners (the bound, ready-to-pose rigs) are
-cached per id and shared read-only between clients.
+Uploads live in memory only (a bounded number, the editor's previews counted
+apart so they never push out what people dropped on the live page); saved rigs are
+files written atomically into the data folder, with their last few versions kept.
+Skinners (the bound, ready-to-pose rigs) are cached per id, a bounded number, and
+shared read-only between clients.
 """
 from __future__ import annotations
 
 import hashlib
 import re
 import threading
+import time
+import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +23,11 @@ from .posetrack import write_atomically
 from .rig import Rig, rig_from_bytes
 from .skinning import Skinner
 
-MAX_UPLOADS = 16
-SAFE_NAME = re.compile(r"[^A-Za-z0-9_-]+")
+MAX_UPLOADS = 16           # rigs dropped on live pages
+MAX_PREVIEWS = 8           # the editor's rigs in the making
+MAX_SKINNERS = 32          # bound rigs kept ready; clients keep their own alive anyway
+KEEP_VERSIONS = 5          # earlier versions of a saved rig, in saved/previous/
+UNSAFE = re.compile(r"[^\w-]+")
 
 
 @dataclass(frozen=True)
@@ -34,8 +41,13 @@ class RigInfo:
 
 
 def safe_name(name: str) -> str:
-    """A file-name stem that cannot leave its folder: letters, digits, - and _ only."""
-    stem = SAFE_NAME.sub("-", Path(str(name)).stem).strip("-_")[:64]
+    """A file-name stem that cannot leave its folder: letters (of any script), digits,
+    - and _ only. Folders and a .svg ending are dropped; other dots become dashes, so
+    "hero.v2" and "hero.v1" stay two names."""
+    last = unicodedata.normalize("NFC", str(name)).replace("\\", "/").rsplit("/", 1)[-1]
+    if last.lower().endswith(".svg"):
+        last = last[:-4]
+    stem = UNSAFE.sub("-", last).strip("-_")[:64].strip("-_")
     return stem or "rig"
 
 
@@ -47,9 +59,9 @@ class RigStore:
     def __init__(self, saved_dir: Path | None = None, bundled_dir: Path = RIGS_DIR):
         self.bundled_dir = Path(bundled_dir)
         self.saved_dir = Path(saved_dir) if saved_dir else None
-        self._uploads: OrderedDict[str, tuple[str, Rig]] = OrderedDict()
-        self._listed: set[str] = set()
-        self._skinners: dict[tuple[str, float], Skinner] = {}
+        self._uploads: OrderedDict[str, tuple[str, Rig]] = OrderedDict()     # listed in pickers
+        self._previews: OrderedDict[str, tuple[str, Rig]] = OrderedDict()    # chosen by id only
+        self._skinners: OrderedDict[tuple[str, int], Skinner] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
@@ -63,8 +75,7 @@ class RigStore:
         if self.saved_dir and self.saved_dir.is_dir():
             infos += [RigInfo(f"saved:{p.stem}", p.stem, "saved") for p in sorted(self.saved_dir.glob("*.svg"))]
         with self._lock:
-            infos += [RigInfo(rig_id, name, "upload") for rig_id, (name, _) in self._uploads.items()
-                      if rig_id in self._listed]
+            infos += [RigInfo(rig_id, name, "upload") for rig_id, (name, _) in self._uploads.items()]
         return infos
 
     def skinner(self, rig_id: str) -> Skinner:
@@ -74,21 +85,28 @@ class RigStore:
         kind, _, name = rig_id.partition(":")
         if kind == "upload":
             with self._lock:
-                if rig_id not in self._uploads:
-                    raise KeyError(rig_id)
-                key = (rig_id, 0.0)
-                if key not in self._skinners:
-                    self._skinners[key] = Skinner(self._uploads[rig_id][1])
-                return self._skinners[key]
+                entry = self._uploads.get(rig_id) or self._previews.get(rig_id)
+            if entry is None:
+                raise KeyError(rig_id)
+            return self._cached_skinner((rig_id, 0), lambda: entry[1])
         path = self.path_of(rig_id)
-        key = (rig_id, path.stat().st_mtime)
+        return self._cached_skinner((rig_id, path.stat().st_mtime_ns),
+                                    lambda: rig_from_bytes(path.read_bytes(), name))
+
+    def _cached_skinner(self, key: tuple[str, int], load) -> Skinner:
         with self._lock:
             cached = self._skinners.get(key)
-        if cached is None:
-            cached = Skinner(rig_from_bytes(path.read_bytes(), name))
-            with self._lock:
-                self._skinners[key] = cached
-        return cached
+            if cached is not None:
+                self._skinners.move_to_end(key)
+                return cached
+        skinner = Skinner(load())       # binding takes a while: not under the lock
+        with self._lock:
+            for stale in [k for k in self._skinners if k[0] == key[0]]:     # an older file version
+                del self._skinners[stale]
+            self._skinners[key] = skinner
+            while len(self._skinners) > MAX_SKINNERS:
+                self._skinners.popitem(last=False)
+        return skinner
 
     def usable_skinner(self, rig_id: str) -> Skinner:
         """Like ``skinner`` but every failure is a RigUnavailable with a readable message."""
@@ -114,26 +132,36 @@ class RigStore:
         Unlisted uploads (the editor's previews) can be chosen by id but stay out of pickers."""
         rig = rig_from_bytes(data, safe_name(name))
         rig_id = "upload:" + hashlib.sha256(data).hexdigest()[:12]
+        pool, limit = (self._uploads, MAX_UPLOADS) if listed else (self._previews, MAX_PREVIEWS)
         with self._lock:
-            if listed:
-                self._listed.add(rig_id)
-            self._uploads[rig_id] = (safe_name(name), rig)
-            self._uploads.move_to_end(rig_id)
-            while len(self._uploads) > MAX_UPLOADS:
-                old, _ = self._uploads.popitem(last=False)
-                self._skinners.pop((old, 0.0), None)
-                self._listed.discard(old)
+            pool[rig_id] = (safe_name(name), rig)
+            pool.move_to_end(rig_id)
+            while len(pool) > limit:
+                old, _ = pool.popitem(last=False)
+                if old not in self._uploads and old not in self._previews:
+                    self._skinners.pop((old, 0), None)
         return RigInfo(rig_id, safe_name(name), "upload")
 
-    def save(self, name: str, svg_text: str) -> RigInfo:
-        """Store a rig file atomically, keeping the previous version as NAME.prev.svg."""
+    def save(self, name: str, svg_text: str) -> tuple[RigInfo, bool]:
+        """Store a rig file atomically; the version it replaces goes to previous/ (the
+        last few are kept). Returns the rig and whether an earlier one was replaced."""
         if self.saved_dir is None:
             raise PermissionError("this server does not store rigs")
         data = svg_text.encode("utf-8")
-        rig_from_bytes(data, safe_name(name))          # refuse anything that is not a rig
         stem = safe_name(name)
+        rig_from_bytes(data, stem)          # refuse anything that is not a rig
         path = self.saved_dir / f"{stem}.svg"
-        if path.exists():
-            write_atomically(self.saved_dir / "previous" / f"{stem}.svg", path.read_bytes())
+        replaced = path.exists()
+        if replaced:
+            self._keep_version(stem, path.read_bytes())
         write_atomically(path, data)
-        return RigInfo(f"saved:{stem}", stem, "saved")
+        return RigInfo(f"saved:{stem}", stem, "saved"), replaced
+
+    def _keep_version(self, stem: str, data: bytes) -> None:
+        folder = self.saved_dir / "previous"
+        now = time.time_ns()
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(now // 10**9)) + f"-{now % 10**9:09d}"
+        write_atomically(folder / f"{stem}.{stamp}.svg", data)
+        versions = sorted(folder.glob(f"{stem}.*.svg"))       # stems have no dots: no other rig's
+        for old in versions[:-KEEP_VERSIONS]:
+            old.unlink(missing_ok=True)

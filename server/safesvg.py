@@ -18,6 +18,7 @@ MAX_BYTES = 5 * 1024 * 1024
 MAX_ELEMENTS = 20_000
 MAX_DEPTH = 256
 MAX_EXPANDED_ELEMENTS = 50_000
+MAX_USE_DEPTH = 64          # <use> of a <use> of ...: real files nest a few levels
 
 XLINK_HREF = "{http://www.w3.org/1999/xlink}href"
 
@@ -95,6 +96,8 @@ def _check_use_expansion(root: Element, ids: dict[str, Element]) -> None:
             return sizes[key]
         if key in in_progress:
             raise SvgError("the SVG has a <use> that refers to itself (a reference cycle)")
+        if len(in_progress) >= MAX_USE_DEPTH:
+            raise SvgError(f"the SVG's <use> references are chained more than {MAX_USE_DEPTH} deep")
         in_progress.add(key)
         total = 1
         stack = list(el)

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, jsonify, request, send_file
+from flask import Blueprint, jsonify, send_file
 
 from .export import FORMATS, MEDIA_TYPES, ExportOptions
 from .exportjobs import ExportJobs
+from .httpio import content_disposition, json_object
 from .rigstore import safe_name
 from .takes import TakeConflict, TakeError, TakeLimits, TakeStore
 
@@ -17,15 +18,6 @@ def takes_blueprint(takes: TakeStore, jobs: ExportJobs) -> Blueprint:
     @api.errorhandler(TakeError)
     def take_error(exc: TakeError):
         return jsonify({"error": str(exc)}), exc.status
-
-    def body() -> dict:
-        """Changes must come as JSON: a cross-site form cannot send that without CORS."""
-        if not request.is_json:
-            raise TakeError("send the request body as JSON (Content-Type: application/json)")
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise TakeError("the request body must be a JSON object")
-        return data
 
     @api.get("/takes")
     def list_takes():
@@ -41,12 +33,12 @@ def takes_blueprint(takes: TakeStore, jobs: ExportJobs) -> Blueprint:
     def get_track(take_id):
         meta = takes.meta(take_id)
         response = jsonify(takes.track(take_id).to_json())
-        response.headers["Content-Disposition"] = f'attachment; filename="{safe_name(meta["name"])}.json"'
+        response.headers["Content-Disposition"] = content_disposition(f"{safe_name(meta['name'])}.json")
         return response
 
     @api.patch("/takes/<take_id>")
     def change_take(take_id):
-        data = body()
+        data = json_object()
         unknown = set(data) - {"name", "trim"}
         if unknown:
             raise TakeError(f"unknown field(s): {', '.join(sorted(unknown))} (use name, trim)")
@@ -70,7 +62,7 @@ def takes_blueprint(takes: TakeStore, jobs: ExportJobs) -> Blueprint:
 
     @api.post("/takes/<take_id>/export")
     def start_export(take_id):
-        data = body()
+        data = json_object()
         fmt = data.get("format", "svg")
         if not isinstance(fmt, str):
             raise TakeError("format must be text")

@@ -88,6 +88,7 @@ const state = {
   spaceDown: false,
   dirty: false,
   savedId: null,
+  savedNames: new Set(),  // names of the rigs saved on the server (saving over one replaces it)
   rigId: null,            // the stored rig this document was opened from, if any
   sourceText: null,       // the uploaded file's text, resent if the server forgot the drawing
   bindingTimer: null,
@@ -411,6 +412,17 @@ function setDirty(dirty) {
   ui.saveState.textContent = !state.doc ? '' : dirty ? 'Unsaved changes' : state.savedId ? 'Saved' : '';
   ui.saveState.dataset.state = dirty ? 'dirty' : 'clean';
   updateHistoryButtons();
+  warnIfTaken();
+}
+
+/** Saving under the name of another saved rig replaces it: say so before it happens. */
+function warnIfTaken() {
+  const name = ui.name.value.trim();
+  const own = state.savedId === `saved:${name}`;
+  if (state.doc && name && !own && state.savedNames.has(name)) {
+    ui.saveState.textContent = `Saving replaces the saved “${name}”`;
+    ui.saveState.dataset.state = 'dirty';
+  }
 }
 
 function editJoints(names, fn) {
@@ -566,7 +578,7 @@ async function save(event) {
     window.history.replaceState(null, '', `/editor?rig=${encodeURIComponent(info.id)}`);
     ui.savedSection.hidden = false;
     ui.savedText.textContent = `Saved as “${info.name}” (${info.file}). It is now in the live page's `
-      + 'character list; the previous version is kept on the server.';
+      + (info.replaced ? 'character list; the version it replaced is kept on the server.' : 'character list.');
     ui.openLive.dataset.rig = info.id;
     toast.show(`Saved “${info.name}”.`);
     loadRigList();
@@ -600,6 +612,7 @@ async function loadRigList() {
   try {
     const { rigs } = await requestJson('GET', '/api/rigs');
     const options = [new Option('Choose a rig…', '')];
+    state.savedNames = new Set(rigs.filter((rig) => rig.kind === 'saved').map((rig) => rig.name));
     for (const rig of rigs) {
       if (rig.kind === 'upload') continue;
       options.push(new Option(`${rig.name}${rig.kind === 'saved' ? ' (saved)' : ''}`, rig.id));
@@ -851,6 +864,7 @@ function wire() {
   ui.download.addEventListener('click', download);
   ui.name.addEventListener('input', () => {
     if (state.doc && state.savedId) setDirty(true);
+    warnIfTaken();
   });
   for (const button of document.querySelectorAll('[data-set]')) {
     button.addEventListener('click', () => selectSet(button.dataset.set));

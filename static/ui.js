@@ -65,7 +65,9 @@ export function fillRigPicker(select, rigs, selectedId) {
   const options = rigs.map((rig) => {
     const option = document.createElement('option');
     option.value = rig.id;
-    option.textContent = rig.name || rig.id;
+    // Saved and dropped rigs may share a bundled character's name: say which is which.
+    const suffix = { saved: ' (saved)', upload: ' (dropped)' }[rig.kind] ?? '';
+    option.textContent = (rig.name || rig.id) + suffix;
     if (rig.kind) option.dataset.kind = rig.kind;
     return option;
   });

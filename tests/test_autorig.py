@@ -207,7 +207,8 @@ def test_the_writer_rebuilds_everything_from_numbers():
         <rect id="leftWristband" x="40" y="40" width="10" height="10" style="fill:blue"/>
       </g></svg>"""
     drawing = drawing_from_bytes(hostile)
-    joints = {n: np.array([50.0, 50.0]) for n in ALL_JOINTS}
+    # Distinct places, so every bone has a length.
+    joints = {n: np.array([20.0 + (i % 7) * 10, 5.0 + i]) for i, n in enumerate(ALL_JOINTS)}
     text = rig_svg(drawing, joints)
     lowered = text.lower()
     for bad in ("script", "onload", "onclick", "onmouseover", "foreignobject", "alert", "<div"):
