@@ -102,9 +102,7 @@ def apply(rest_face: np.ndarray, seen: Expression, neutral: Expression) -> np.nd
     height = abs(rest_face[_F["topMid"]] - rest_face[_F["jawMid"]]) or 1.0
     for k, side in enumerate(("left", "right")):
         idx = _EYE[side]
-        # Open as drawn across the person's usual range; shut only when they shut.
-        opening = (seen.eyes[k] - SHUT_EYE) / max(0.75 * neutral.eyes[k] - SHUT_EYE, 1e-3)
-        face[idx] = _squash(face[idx], face[idx[0]], face[idx[3]], float(np.clip(opening, 0.0, 1.15)))
+        face[idx] = _squash(face[idx], face[idx[0]], face[idx[3]], eye_opening(seen.eyes[k], neutral.eyes[k]))
         lift = float(np.clip(seen.brows[k] - neutral.brows[k], -0.05, 0.08)) * height
         face[_BROW[side]] -= 1j * lift
     drop = float(np.clip(seen.mouth_open - neutral.mouth_open, 0.0, 0.25)) * height
@@ -115,6 +113,16 @@ def apply(rest_face: np.ndarray, seen: Expression, neutral: Expression) -> np.nd
     centre = face[_MOUTH].real.mean()
     face[_MOUTH] = centre + widen * (face[_MOUTH].real - centre) + 1j * face[_MOUTH].imag
     return face
+
+
+def eye_opening(seen: float, neutral: float) -> float:
+    """How open to draw an eye, 1 = as drawn. Open as drawn across the person's usual
+    range (down to three quarters of their neutral, so a blink's edges and a slight
+    squint do not flicker the drawing), shut only when they shut, and up to 15% wider
+    when they open their eyes wide."""
+    closing = (seen - SHUT_EYE) / max(0.75 * neutral - SHUT_EYE, 1e-3)
+    widening = 0.5 * (seen / max(neutral, 1e-3) - 1.0)
+    return float(np.clip(closing, 0.0, 1.0) + np.clip(widening, 0.0, 0.15))
 
 
 def _squash(points: np.ndarray, corner_a: complex, corner_b: complex, factor: float) -> np.ndarray:

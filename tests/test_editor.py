@@ -14,7 +14,8 @@ import requests
 import socketio
 
 from conftest import PA_RIGS, ROOT, SHARED, ServerProcess
-from server.rig import load_rig, rig_from_bytes
+from server.rig import RigError, load_rig, rig_from_bytes
+from server.rigstore import RigStore
 from server.skeleton import ALL_JOINTS, BODY_JOINTS
 
 EMOJI = SHARED / "svg" / "emoji"
@@ -314,7 +315,8 @@ def test_scripts_handlers_and_external_references_never_come_back(editor_server)
 
 @pytest.mark.parametrize("name,stem", [("../../escape", "escape"), ("..\\..\\win", "win"),
                                        ("/etc/passwd", "passwd"), (".hidden", "hidden"),
-                                       ("a/b/../c d.svg", "c-d")])
+                                       ("a/b/../c d.svg", "c-d"), ("Héros.v2.svg", "Héros-v2"),
+                                       ("C:\\Users\\me\\Robin.SVG", "Robin")])
 def test_rig_names_cannot_leave_the_rigs_folder(editor_server, name, stem):
     doc = upload(editor_server, STANDING).json()
     reply = requests.post(editor_server.url + "/api/rigs", json={
@@ -326,6 +328,36 @@ def test_rig_names_cannot_leave_the_rigs_folder(editor_server, name, stem):
     assert not outside
     for rig_id in ("saved:..%2F..%2Fescape", "bundled:..%2Fserver%2Fapp", "saved:%2Fetc%2Fpasswd"):
         assert requests.get(f"{editor_server.url}/api/rigs/{rig_id}/svg", timeout=10).status_code == 404
+
+
+def test_saving_keeps_the_last_five_versions_of_a_rig(tmp_path):
+    store = RigStore(saved_dir=tmp_path)
+    base = (PA_RIGS / "boy.svg").read_text()
+    versions = [base.replace("</svg>", f"<!-- version {i} --></svg>") for i in range(8)]
+    for i, text in enumerate(versions):
+        info, replaced = store.save("boy", text)
+        assert info.id == "saved:boy" and replaced == (i > 0)
+    assert (tmp_path / "boy.svg").read_text() == versions[-1]
+    kept = sorted((tmp_path / "previous").glob("boy.*.svg"))
+    assert [p.read_text() for p in kept] == versions[2:7]
+    with pytest.raises(RigError):
+        store.save("boy", "<svg xmlns='http://www.w3.org/2000/svg'/>")
+    assert (tmp_path / "boy.svg").read_text() == versions[-1]      # a refused save changes nothing
+
+
+def test_other_sites_cannot_change_anything(editor_server):
+    doc = upload(editor_server, STANDING).json()
+    body = {"name": "forged", "source": doc["source"], "joints": doc["joints"]}
+    forged = requests.post(editor_server.url + "/api/rigs", json=body,
+                           headers={"Origin": "http://evil.example"}, timeout=30)
+    assert forged.status_code == 403 and "same origin" in forged.json()["error"]
+    as_form = requests.post(editor_server.url + "/api/rigs", data=json.dumps(body),
+                            headers={"Content-Type": "text/plain"}, timeout=30)
+    assert as_form.status_code == 400 and "as JSON" in as_form.json()["error"]
+    assert not any("forged" in f for f in saved_files(editor_server))
+    own = requests.post(editor_server.url + "/api/rigs", json=body,
+                        headers={"Origin": editor_server.url}, timeout=30)
+    assert own.status_code == 201
 
 
 # ---------------------------------------------------------------- in the browser

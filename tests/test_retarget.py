@@ -106,3 +106,50 @@ def test_one_euro_filter_removes_jitter_but_follows_fast_moves():
     assert abs(out[-1][0, 0] - ramp[-1][0, 0]) < 8.0                  # under a fifth of a frame's step
     assert FilterSettings.from_smoothing(0) is None
     assert FilterSettings.from_smoothing(1).min_cutoff < FilterSettings().min_cutoff
+
+
+def test_an_upside_down_body_without_a_face_is_not_a_person(rig, dance_track):
+    # MediaPipe "finds" such bodies around a hand held up to the camera.
+    w, h = dance_track.width, dance_track.height
+    frame = dance_track.frames[0]
+    flipped = frame.body.copy()
+    flipped[:, 1] = h - flipped[:, 1]
+    retarget = Retargeter(rig, RetargetSettings(static=True))
+    assert retarget(PoseFrame(0.0, frame.body, None, 0.0), w, h) is not None
+    assert Retargeter(rig, RetargetSettings(static=True))(PoseFrame(0.0, flipped, None, 0.0), w, h) is None
+    off = frame.body.copy()
+    off[[B["leftShoulder"], B["rightShoulder"]], 1] = -50.0          # shoulders above the picture
+    assert Retargeter(rig, RetargetSettings(static=True))(PoseFrame(0.0, off, None, 0.0), w, h) is None
+
+
+def test_follow_me_keeps_the_character_in_its_picture(rig, dance_track):
+    w, h = dance_track.width, dance_track.height
+    frame = dance_track.frames[0]
+    x, y, vw, vh = rig.drawing.view_box
+    rest = np.array([complex(*rig.joints[n]) for n in rig.joint_names])
+    slack = 0.08 * np.ptp(rest.imag) + 1e-6
+    for shift in (-0.48 * w, 0.48 * w):          # the person at either edge of the frame
+        body = frame.body.copy()
+        body[:, 0] = (body[:, 0] - body[:, 0].mean()) * 0.3 + w / 2 + shift
+        face = None if frame.face is None else (frame.face - [frame.body[:, 0].mean(), 0]) * [0.3, 1] + [w / 2 + shift, 0]
+        joints, _ = Retargeter(rig, RetargetSettings(static=True, follow=True))(
+            PoseFrame(0.0, body, face, frame.face_conf), w, h)
+        # The body's core and head stay in the picture (a limb may reach out of it).
+        core = joints[[rig.joint_names.index(n) for n in
+                       ("leftShoulder", "rightShoulder", "leftHip", "rightHip", "nose4", "topMid")]]
+        assert (core.real >= x - slack).all() and (core.real <= x + vw + slack).all()
+        # and it did move towards that side
+        assert np.sign(core.real.mean() - rest[:12].real.mean()) == np.sign(shift)
+
+
+def test_a_face_upside_down_against_the_body_is_not_believed(rig, dance_track):
+    w, h = dance_track.width, dance_track.height
+    frame = next(f for f in dance_track.frames if f.face is not None)
+    centre = frame.face.mean(axis=0)
+    flipped_face = 2 * centre - frame.face             # turned 180 degrees about its centre
+    upright, _ = Retargeter(rig, RetargetSettings(static=True))(frame, w, h)
+    turned, _ = Retargeter(rig, RetargetSettings(static=True))(
+        PoseFrame(frame.t, frame.body, flipped_face, frame.face_conf), w, h)
+    top, jaw = rig.joint_names.index("topMid"), rig.joint_names.index("jawMid")
+    for joints in (upright, turned):
+        assert joints[top].imag < joints[jaw].imag       # the character's head stays upright

@@ -103,6 +103,12 @@ def _body_only_rig(extra_art: str = "") -> bytes:
             f'<g id="skeleton">{circles}</g></svg>').encode()
 
 
+def test_bones_without_length_are_refused_by_name():
+    flat = _body_only_rig().replace(b'id="leftElbow" cx="75" cy="45"', b'id="leftElbow" cx="60" cy="30"')
+    with pytest.raises(RigError, match="no length .*leftShoulder-leftElbow"):
+        rig_from_bytes(flat)
+
+
 def test_a_rig_without_face_joints_works_for_the_body():
     rig = rig_from_bytes(_body_only_rig())
     assert not rig.has_face and rig.joint_names == BODY_JOINTS

@@ -88,3 +88,24 @@ def test_exponential_use_is_refused():
 def test_oversized_file_is_refused():
     with pytest.raises(SvgError, match="too large"):
         drawing_from_bytes(b"<svg>" + b" " * (6 * 1024 * 1024) + b"</svg>")
+
+
+def test_a_long_chain_of_uses_is_refused():
+    chain = ['<g id="u0"><rect width="1" height="1"/></g>']
+    chain += [f'<g id="u{i}"><use href="#u{i-1}"/></g>' for i in range(1, 200)]
+    svg = '<svg xmlns="http://www.w3.org/2000/svg">' + "".join(chain) + "</svg>"
+    with pytest.raises(SvgError, match="chained more than 64 deep"):
+        drawing_from_bytes(svg.encode())
+
+
+@pytest.mark.parametrize("root", ['viewBox="0 0 1e30 1e30"', 'viewBox="0 0 1e-9 1e-9"', 'width="1e12" height="5"',
+                                  'viewBox="1e9 0 10 10"'])
+def test_a_view_box_out_of_range_is_refused(root):
+    with pytest.raises(SvgError, match="viewBox .* out of range"):
+        drawing_from_bytes(f'<svg xmlns="http://www.w3.org/2000/svg" {root}><rect width="1" height="1"/></svg>'.encode())
+
+
+def test_shapes_impossibly_far_away_are_not_drawn():
+    drawing = drawing_from_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+                                 b'<rect width="1" height="1"/><rect x="1e12" width="1" height="1"/></svg>')
+    assert len(drawing.paths) == 1 and drawing.paths[0].points.max() <= 1.0
