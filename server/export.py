@@ -38,6 +38,7 @@ MEDIA_TYPES = {"svg": "image/svg+xml", "frames": "application/zip", "gif": "imag
 DEFAULT_WIDTH = {"gif": 480, "mp4": 720}     # pixels; the height follows the view box
 MIN_WIDTH, MAX_WIDTH = 16, 1920
 MAX_FPS = 60.0
+POSE_CHUNK = 64               # frames skinned in one product when exporting
 MAX_GIF_FPS = 50.0            # browsers slow down GIF frames shorter than 2/100 s
 GIF_ALPHA_THRESHOLD = 128     # GIF pixels are either opaque or transparent
 GIF_TRANSPARENT = 255         # palette index kept for transparency
@@ -277,12 +278,13 @@ def posed_at_frame_rate(track: PoseTrack, skinner, settings, fps: float) -> tupl
 
     def generate() -> Iterator:
         performance = Performance(skinner, settings)
-        posed, done = None, -1
+        chunk: list = []
+        first = 0                           # index of chunk[0] in track.frames
         for i in indices.tolist():
-            while done < i:
-                done += 1
-                posed = performance.pose(track.frames[done], track.width, track.height)
-            yield posed
+            while i >= first + len(chunk):  # every frame in order, a chunk per skinning product
+                first += len(chunk)
+                chunk = performance.pose_many(track.frames[first:first + POSE_CHUNK], track.width, track.height)
+            yield chunk[i - first]
     return len(indices), generate()
 
 

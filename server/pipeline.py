@@ -59,15 +59,18 @@ class Performance:
         return self.skinner.rig
 
     def pose(self, frame: PoseFrame, width: int, height: int) -> Posed:
-        solved = self.retargeter(frame, width, height)
-        if solved is None:
-            points, _ = self.skinner.rest()
-            hidden = np.zeros(self.skinner.n_paths, dtype=bool)
-            rest = self.skinner.rest_joints
-            return Posed(frame.t, points, hidden, rest, np.zeros(len(rest)), False)
-        joints, confidence = solved
-        points, visible = self.skinner.deform(joints, confidence)
-        return Posed(frame.t, points, visible, joints, confidence, True)
+        return self.pose_many([frame], width, height)[0]
+
+    def pose_many(self, frames: list[PoseFrame], width: int, height: int) -> list[Posed]:
+        """Consecutive frames: retargeted one by one (the filters keep state), then all
+        skinned in one product."""
+        solved = [self.retargeter(frame, width, height) for frame in frames]
+        n_joints = len(self.skinner.rest_joints)
+        joints = np.array([s[0] if s else self.skinner.rest_joints for s in solved]).reshape(-1, n_joints)
+        confidence = np.array([s[1] if s else np.zeros(n_joints) for s in solved]).reshape(-1, n_joints)
+        points, visible = self.skinner.deform_many(joints, confidence)
+        return [Posed(frame.t, points[k], visible[k], joints[k], confidence[k], s is not None)
+                for k, (frame, s) in enumerate(zip(frames, solved))]
 
 
 def track_media(path: str | Path, fps: float | None = None,

@@ -39,23 +39,29 @@ class Skinner:
         self._path_conf = _dense_if_small((self.binding.path_confidence @ bone_conf).real)
 
     def bone_scales(self, length: np.ndarray) -> np.ndarray:
-        """One scale for the body (from the torso, which foreshortens least), one for the face."""
-        return self._scale_per_bone @ (length @ self._scale_of_lengths)
+        """One scale for the body (from the torso, which foreshortens least), one for the
+        face. ``length``: (B,) or (frames, B) bone lengths; the result has the same shape."""
+        return (length @ self._scale_of_lengths) @ self._scale_per_bone.T
 
     def deform(self, joints: np.ndarray, confidence: np.ndarray | None = None):
         """joints: complex (n_tracked,). Returns (points (n, 2) float64, visible (n_paths,) bool)."""
-        direction = self._bone_vectors @ joints
+        points, visible = self.deform_many(joints[None, :], None if confidence is None else confidence[None, :])
+        return points[0], visible[0]
+
+    def deform_many(self, joints: np.ndarray, confidence: np.ndarray | None = None):
+        """Many frames at once (an export): joints complex (frames, n_tracked). Returns
+        (points (frames, n, 2), visible (frames, n_paths)). One sparse product for all
+        frames, so small rigs are not bound by per-call overhead."""
+        direction = _product(self._bone_vectors, joints.T).T
         length = np.abs(direction)
         # A collapsed bone has no direction: its points sit on it rather than becoming NaN.
         unit = direction / np.where(length > 1e-12, length, np.inf)
-        features = np.concatenate([joints, self.bone_scales(length) * unit])
-        moved = self.binding.operator @ features
-        return moved.view(np.float64).reshape(-1, 2), self.path_visibility(confidence)
-
-    def path_visibility(self, confidence: np.ndarray | None) -> np.ndarray:
+        features = np.concatenate([joints, self.bone_scales(length) * unit], axis=1)
+        moved = np.ascontiguousarray((self.binding.operator @ features.T).T)
+        points = moved.view(np.float64).reshape(len(joints), -1, 2)
         if confidence is None:
-            return np.ones(self.n_paths, dtype=bool)
-        return self._path_conf @ confidence >= MIN_PATH_CONFIDENCE
+            return points, np.ones((len(joints), self.n_paths), dtype=bool)
+        return points, _product(self._path_conf, confidence.T).T >= MIN_PATH_CONFIDENCE
 
     def rest(self):
         return self.deform(self.rest_joints)
@@ -77,6 +83,12 @@ def _scale_matrices(sk) -> tuple[np.ndarray, np.ndarray]:
                                   face_main / (rest_len @ face_main or 1.0)])
     per_bone = np.column_stack([~sk.bone_is_face, sk.bone_is_face]).astype(float)
     return of_lengths, per_bone
+
+
+def _product(matrix, columns: np.ndarray) -> np.ndarray:
+    """matrix @ columns as a dense array, whether the matrix is sparse or dense."""
+    out = matrix @ columns
+    return out if isinstance(out, np.ndarray) else np.asarray(out)
 
 
 def _dense_if_small(matrix, limit: int = 60_000):

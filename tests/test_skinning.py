@@ -97,3 +97,18 @@ def test_low_confidence_hides_paths(skinner):
     conf = np.ones(len(skinner.joint_names))
     assert skinner.deform(skinner.rest_joints, conf)[1].all()
     assert not skinner.deform(skinner.rest_joints, conf * 0.1)[1].any()
+
+
+def test_many_frames_at_once_give_the_same_drawings_as_one_at_a_time(skinner):
+    rng = np.random.default_rng(3)
+    n = len(skinner.rest_joints)
+    joints = skinner.rest_joints + rng.normal(0, 30, (5, n)) + 1j * rng.normal(0, 30, (5, n))
+    confidence = rng.uniform(0, 1, (5, n))
+    confidence[2] = 0.0                                   # a frame with nothing seen
+    points, visible = skinner.deform_many(joints, confidence)
+    assert points.shape == (5, skinner.n_points, 2) and visible.shape == (5, skinner.n_paths)
+    assert not visible[2].any()
+    for k in range(5):
+        one_points, one_visible = skinner.deform(joints[k], confidence[k])
+        assert np.allclose(points[k], one_points, atol=1e-9)
+        assert (visible[k] == one_visible).all()
