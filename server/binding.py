@@ -23,6 +23,10 @@ from .skeleton import BODY_BONE_GROUPS, FACE_BONES, NECK_BONE, NECK_JOINT
 TOP_K = 8            # bones kept per point; the dropped 1/d^2 weights are tiny
 EPSILON_REL = 1e-3   # weight regulariser, relative to the median bone length
 COLLINEAR_COS = 0.99
+BONE_SAMPLES = 9        # points along each bone tested against the filled pieces
+MIN_SAMPLES_INSIDE = 2  # a bone "runs through" a piece with this many samples inside
+MIN_PIECE_SHARE = 0.3   # of a boneless piece's points, for a group to keep any of it
+FLATTEN_STEPS = 4       # polygon points per cubic for the inside test
 
 
 @dataclass
@@ -163,7 +167,8 @@ def _candidate_bones(rig, skeleton, paths, offsets, q, a, b) -> np.ndarray:
     anchor = _anchor_of_each_point(paths, offsets)
     dist, _, _ = _bone_local_coordinates(q[anchor], a, b)           # anchors' distances
     group_dist = np.where(member[None, :, :], dist[:, None, :], np.inf).min(axis=2)
-    nearest = np.argmin(group_dist, axis=1)
+    allowed = _groups_for_pieces(paths, group_dist, a, b, member)
+    nearest = np.argmin(np.where(allowed, group_dist, np.inf), axis=1)
     candidates[:] = member[nearest]
     for k, group in enumerate(rig.secondary):
         own = groups == f"secondary{k}"
@@ -175,6 +180,54 @@ def _candidate_bones(rig, skeleton, paths, offsets, q, a, b) -> np.ndarray:
         if pinned in group_names:
             candidates[offsets[path_index]:offsets[path_index + 1]] = groups == pinned
     return candidates
+
+
+def _groups_for_pieces(paths, group_dist, a, b, member) -> np.ndarray:
+    """(points, groups): the groups each point may bind to, decided per piece of the
+    drawing (each closed contour of a filled shape).
+
+    Nearness alone is fooled by the drawing: a hand hanging beside the trousers is
+    nearer to part of their outline than the legs are, and binding that part to the
+    arm tears the trousers open as soon as the arm moves. So a piece may only bind to
+    the groups with a bone running through its inside; a piece with no bone inside
+    (a hand at the end of its bone, a shoe, a button) moves with the groups nearest to
+    most of it. Outlines and open strokes bind by nearness alone."""
+    allowed = np.ones(group_dist.shape, dtype=bool)
+    along = np.linspace(0.1, 0.9, BONE_SAMPLES)
+    samples = (a[:, None] + along[None, :] * (b - a)[:, None]).ravel()     # (B * S,)
+    start = 0
+    for path in paths:
+        local = 0
+        for n_seg, _closed in path.subpaths:
+            end, count = start + 1 + 3 * n_seg, 1 + 3 * n_seg
+            if path.style.fill is not None and n_seg:
+                inside = _inside_contour(path.points[local:local + count], samples)
+                through = inside.reshape(len(a), -1).sum(axis=1) >= MIN_SAMPLES_INSIDE
+                groups = (member & through[None, :]).any(axis=1)
+                if not groups.any():
+                    share = np.bincount(np.argmin(group_dist[start:end], axis=1),
+                                        minlength=len(member)) / (end - start)
+                    groups = (share >= MIN_PIECE_SHARE) | (share == share.max())
+                allowed[start:end] = groups
+            start, local = end, local + count
+    return allowed
+
+
+def _inside_contour(points: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Whether points z (complex) lie inside one closed contour of cubics (its control
+    points, (1 + 3n, 2)): the contour flattened to a polygon, then the winding number
+    of every point at once (non-zero rule)."""
+    pts = points[:, 0] + 1j * points[:, 1]
+    n_seg = (len(pts) - 1) // 3
+    ts = np.linspace(0.0, 1.0, FLATTEN_STEPS, endpoint=False)
+    basis = np.stack([(1 - ts) ** 3, 3 * (1 - ts) ** 2 * ts, 3 * (1 - ts) * ts ** 2, ts ** 3], axis=1)
+    ring = (pts[3 * np.arange(n_seg)[:, None] + np.arange(4)[None, :]] @ basis.T).ravel()
+    p0, p1 = ring[None, :], np.roll(ring, -1)[None, :]                 # fills close every contour
+    zi = z[:, None]
+    cross = (p1 - p0).real * (zi.imag - p0.imag) - (p1 - p0).imag * (zi.real - p0.real)
+    up = (p0.imag <= zi.imag) & (p1.imag > zi.imag) & (cross > 0)
+    down = (p0.imag > zi.imag) & (p1.imag <= zi.imag) & (cross < 0)
+    return up.sum(axis=1) != down.sum(axis=1)
 
 
 def _anchor_of_each_point(paths, offsets) -> np.ndarray:

@@ -112,3 +112,31 @@ def test_many_frames_at_once_give_the_same_drawings_as_one_at_a_time(skinner):
         one_points, one_visible = skinner.deform(joints[k], confidence[k])
         assert np.allclose(points[k], one_points, atol=1e-9)
         assert (visible[k] == one_visible).all()
+
+
+def test_a_hand_beside_the_trousers_does_not_tear_them_when_it_moves():
+    # The left arm hangs down beside the trousers: their right edge is nearer to the
+    # forearm (2 units) than to the leg bone (4 units). Only bones running through a
+    # filled piece may move it, so the trousers stay whole; the hand, with no bone
+    # inside it, goes with the arm it is nearest to as a whole.
+    from test_rigs import _body_only_rig
+    trousers = '<path d="M40 58 H60 V97 H40 Z" fill="#335"/>'
+    hand = '<path d="M60.5 66 h3 v5 h-3 Z" fill="#fc9"/>'
+    art = _body_only_rig(trousers + hand)
+    art = art.replace(b'id="leftElbow" cx="75" cy="45"', b'id="leftElbow" cx="62" cy="48"')
+    art = art.replace(b'id="leftWrist" cx="85" cy="60"', b'id="leftWrist" cx="62" cy="66"')
+    rig = rig_from_bytes(art)
+    sk = Skinner(rig)
+    raised = sk.rest_joints.copy()
+    for name in ("leftElbow", "leftWrist"):               # the arm swings up and out
+        i = sk.joint_names.index(name)
+        shoulder = sk.rest_joints[sk.joint_names.index("leftShoulder")]
+        raised[i] = shoulder + (raised[i] - shoulder) * np.exp(-2j)
+    points, _ = sk.deform(raised)
+    offsets = sk.binding.path_offsets
+    rest = _rest_points(rig)
+    trouser_move = np.abs(points[offsets[1]:offsets[2]] - rest[offsets[1]:offsets[2]]).max()
+    assert trouser_move < 1e-6
+    hand_pts = points[offsets[2]:offsets[3]]
+    wrist = raised[sk.joint_names.index("leftWrist")]
+    assert np.abs(hand_pts[:, 0] + 1j * hand_pts[:, 1] - wrist).max() < 8     # it went with the wrist
