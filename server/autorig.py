@@ -54,7 +54,7 @@ PARTS = {
     "leftLeg": ("leftKnee", "leftAnkle"), "rightLeg": ("rightKnee", "rightAnkle"),
 }
 ROOT = {"leftArm": "leftShoulder", "rightArm": "rightShoulder", "leftLeg": "leftHip", "rightLeg": "rightHip"}
-PART_NAMES = {"leftArm": "left arm", "rightArm": "right arm", "leftLeg": "left leg", "rightLeg": "right leg"}
+PART_NAMES = {"torso": "torso", "leftArm": "left arm", "rightArm": "right arm", "leftLeg": "left leg", "rightLeg": "right leg"}
 BODY_BONES = [(a, b) for pairs in BODY_BONE_GROUPS.values() for a, b in pairs]
 EXPLAINS_MARGIN = 0.05            # the outline must explain the figure this much better to overrule
 _B = {n: i for i, n in enumerate(BODY_JOINTS)}
@@ -405,7 +405,10 @@ def _fuse(frame: MaskFrame, fit: OutlineFit, pose: _Pose | None, face: np.ndarra
         for n, p in chosen.items():
             joints[n], source[n] = np.asarray(p, dtype=np.float64), how
         parts[part] = how
-    _complete_limbs(joints, parts, fit, notes)
+    by_proportion = ["torso"] * (parts["torso"] == "guessed") + _complete_limbs(joints, parts, fit, notes)
+    by_proportion = [p for p in by_proportion if not (fit.cut_off and p.endswith("Leg"))]  # a bust's: noted by the fit
+    if by_proportion:
+        notes.append("placed by human proportions: " + ", ".join(PART_NAMES[p] for p in by_proportion))
     if face is not None:
         face_joints, how = face, "detected"
     else:
@@ -460,11 +463,12 @@ def _explains(frame: MaskFrame, bones: list) -> float:
     return covered - 0.5 * outside
 
 
-def _complete_limbs(joints: dict, parts: dict, fit: OutlineFit, notes: list[str]) -> None:
+def _complete_limbs(joints: dict, parts: dict, fit: OutlineFit, notes: list[str]) -> list[str]:
     """Limbs nobody saw. One that has a seen twin copies it, reflected: a figure drawn
     side-on hides one arm behind its body, and the copy swings the other way. Otherwise
     the outline fit's proportional limb hangs from the chosen root joint, turned with
-    the torso if MediaPipe found it far from upright (a cartwheel)."""
+    the torso if MediaPipe found it far from upright (a cartwheel). Returns those."""
+    by_proportion = []
     for part in ("leftArm", "rightArm", "leftLeg", "rightLeg"):
         if parts[part] != "guessed":
             continue
@@ -480,6 +484,8 @@ def _complete_limbs(joints: dict, parts: dict, fit: OutlineFit, notes: list[str]
             for name in PARTS[part]:
                 offset = complex(*(fit.joints[name] - fit.joints[ROOT[part]])) * turn
                 joints[name] = root + np.array([offset.real, offset.imag])
+            by_proportion.append(part)
+    return by_proportion
 
 
 def _torso_turn(joints: dict, fitted: dict) -> complex:
@@ -504,8 +510,10 @@ def _head_for_template(frame: MaskFrame, fit: OutlineFit, pose: _Pose | None, jo
     x0, y0, x1, y1 = fit.head_box
     neck = (joints["leftShoulder"] + joints["rightShoulder"]) / 2
     up = centre - neck
-    if x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1 and up[1] < 0:
-        return fit.head_box, None          # an upright head the outline found too
+    # An upright head the outline found too, ending above the shoulders (on a figure
+    # with a thin body the outline can take head and body for one long head).
+    if x0 <= centre[0] <= x1 and y0 <= centre[1] <= y1 and up[1] < 0 and y1 <= neck[1]:
+        return fit.head_box, None
     r = max(1.15 * radius, 0.45 * float(np.linalg.norm(up)))
     box = (centre[0] - r, centre[1] - 1.1 * r, centre[0] + r, centre[1] + 0.9 * r)
     return box, up

@@ -37,8 +37,6 @@ SHOULDER_IN_TORSO = 0.8          # shoulder joints sit this far out towards the 
 ELBOW_ALONG_ARM = UPPER_ARM / (UPPER_ARM + FOREARM)
 BUST_SHOULDER_BELOW_CHIN = 0.25  # head heights from chin to shoulder joints on a bust
 BOTTOM_EDGE = 0.01               # a bust's cut is measured this far (x height) above its last row
-PART_LABELS = {"torso": "torso", "leftArm": "left arm", "rightArm": "right arm",
-               "leftLeg": "left leg", "rightLeg": "right leg"}
 
 
 @dataclass
@@ -152,9 +150,6 @@ def fit_outline(frame: MaskFrame, shoe_boxes: list[tuple[float, float, float, fl
         _place_leg(joints, side, sign, legs.get(side), ankles[side], hip_y, ankle_y, torso_x, body_h, fig)
         seen[f"{side}Leg"] = side in legs and ankles[side] is not None and not cut_off
         seen[f"{side}Arm"] = _place_arm(joints, side, sign, arms[side], fig, body_h)
-    missing = [PART_LABELS[p] for p, ok in seen.items() if not ok and not (cut_off and p.endswith("Leg"))]
-    if missing:
-        notes.append("placed by human proportions: " + ", ".join(missing))
     user = {n: frame.to_user(p) for n, p in joints.items()}
     return OutlineFit(user, _box_to_user(frame, head_box), seen, notes, cut_off)
 

@@ -90,6 +90,18 @@ def test_every_emoji_figure_auto_rigs_into_a_loadable_rig():
         assert set(result.source) == set(ALL_JOINTS)
         report = result.report()
         assert len(report["detected"]) + len(report["fitted"]) + len(report["guessed"]) == 85
+        # The notes agree with the parts: what was placed by proportion was not detected.
+        for note in report["notes"]:
+            if note.startswith("placed by human proportions: "):
+                for label in note.split(": ", 1)[1].split(", "):
+                    assert result.parts[label.split()[0] + label.split()[-1].title() if " " in label
+                                        else label] == "guessed", (path.name, note)
+        # Where MediaPipe read the torso, the chin sits by the neck, not down the body (a
+        # thin figure once had its template face stretched from the hair to the hips).
+        if result.parts["torso"] == "detected":
+            neck = (result.joints["leftShoulder"] + result.joints["rightShoulder"]) / 2
+            hips = (result.joints["leftHip"] + result.joints["rightHip"]) / 2
+            assert np.linalg.norm(result.joints["jawMid"] - neck) < 0.5 * np.linalg.norm(hips - neck), path.name
         rig = rig_from_bytes(rig_svg(drawing, result.joints).encode(), path.stem)
         assert len(rig.drawing.paths) == len(drawing.paths) and rig.has_face
         moved = max(np.abs(rig.joints[n] - result.joints[n]).max() for n in ALL_JOINTS)
