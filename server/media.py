@@ -58,7 +58,7 @@ def read_media(path: str | Path, fps: float | None = None) -> Media:
         with Image.open(path) as im:
             n_frames = getattr(im, "n_frames", 1)
             if n_frames <= 1:
-                rgb = np.asarray(_to_rgb(im))
+                rgb = np.asarray(_to_rgb(_upright_and_bounded(im)))
                 h, w = rgb.shape[:2]
                 return Media(w, h, fps or 30.0, 1, True, iter([(0.0, rgb)]))
     except UnidentifiedImageError:
@@ -68,6 +68,19 @@ def read_media(path: str | Path, fps: float | None = None) -> Media:
     else:
         return _animated_image(path, fps)
     return _video(path, fps)
+
+
+def _upright_and_bounded(im):
+    """A photo as it is meant to be seen (a phone stores portraits sideways with an EXIF
+    orientation), scaled down if it has more pixels than tracking needs."""
+    from PIL import ImageOps
+
+    from .tracking import MAX_PIXELS
+    im = ImageOps.exif_transpose(im)
+    if im.width * im.height > MAX_PIXELS:
+        shrink = (MAX_PIXELS / (im.width * im.height)) ** 0.5
+        im = im.resize((max(2, int(im.width * shrink)), max(2, int(im.height * shrink))))
+    return im
 
 
 def _to_rgb(im):
@@ -108,16 +121,17 @@ def _video(path: Path, fps: float | None) -> Media:
         cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise MediaError(f"{path}: not a readable image or video")
-    w = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
-    h = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    # Phones store portrait clips sideways with a rotation in the container: apply it.
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     source_fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
     if not np.isfinite(source_fps) or source_fps <= 0 or source_fps > 1000:
         source_fps = 30.0
     count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or 0
     ok, first = cap.read()
-    if not ok or first is None or w <= 0 or h <= 0:
+    if not ok or first is None or first.size == 0:
         cap.release()
         raise MediaError(f"{path}: not a readable image or video")
+    h, w = first.shape[:2]              # after rotation, unlike CAP_PROP_FRAME_WIDTH
 
     def frames():
         try:

@@ -123,7 +123,7 @@ class Retargeter:
 
     def __call__(self, frame: PoseFrame, width: int, height: int):
         """Returns (joints complex, confidence) in the rig's joint order, or None."""
-        if not frame.has_person or not _credible(frame, width, height):
+        if not frame.has_person:
             if self._last is not None and frame.t - self._last_t <= HOLD_SECONDS:
                 return self._last
             return None
@@ -283,22 +283,6 @@ class Retargeter:
             if min(conf[_B[left]], conf[_B[right]]) >= MIN_LIMB_CONFIDENCE:
                 return _unit(z[_B[left]] - z[_B[right]], 1 + 0j) / _unit(rest, 1 + 0j)
         return self._roll
-
-
-def _credible(frame: PoseFrame, width: int, height: int) -> bool:
-    """Is someone really there? MediaPipe also "finds" a whole body, often upside down,
-    around a hand held up to the camera. A person counts when the face is seen, or
-    both shoulders are, in the picture and not below the hips."""
-    if frame.face is not None:
-        return True
-    body = np.asarray(frame.body)
-    shoulders = body[[_B["leftShoulder"], _B["rightShoulder"]]]
-    inside = (shoulders[:, 0] >= 0) & (shoulders[:, 0] <= width) & (shoulders[:, 1] >= 0) & (shoulders[:, 1] <= height)
-    if not (inside.all() and (shoulders[:, 2] >= MIN_LIMB_CONFIDENCE).all()):
-        return False
-    hips = body[[_B["leftHip"], _B["rightHip"]], :2].mean(axis=0)
-    up = shoulders[:, :2].mean(axis=0) - hips
-    return bool(up[1] < np.sin(np.radians(10)) * np.hypot(*up))     # leaning at most 100 degrees
 
 
 def _body_size(body: np.ndarray) -> float:

@@ -25,6 +25,8 @@ from .skeleton import FACE_MESH_INDEX, POSE_LANDMARK_INDEX  # noqa: E402
 FACE_CROP_SIZE = 256
 FACE_CROP_SCALE = 3.2      # crop side = this x the ear-to-ear (or eye) distance
 MIN_POSE_PRESENCE = 0.5
+MIN_SHOULDER_CONFIDENCE = 0.5
+_B = {n: i for i, n in enumerate(BODY_NAMES)}
 _BODY_LANDMARKS = np.array([POSE_LANDMARK_INDEX[n] for n in BODY_NAMES])
 _FACE_VERTICES = np.array(list(FACE_MESH_INDEX.values()))
 
@@ -125,11 +127,13 @@ class Tracker:
             body = np.array([[lm[i].x * w, lm[i].y * h, _confidence(lm[i])] for i in _BODY_LANDMARKS])
             if not np.isfinite(body).all():
                 body = None
+        if body is not None and early_face is None:
+            face, face_conf = self._face_from_crop(rgb, body)
+        if body is not None and not plausible_person(body, face, w, h):
+            body = None
         self._previous_body = body
         if body is None:
             return PoseFrame(t)
-        if early_face is None:
-            face, face_conf = self._face_from_crop(rgb, body)
         return PoseFrame(t, body, face, face_conf)
 
     def _face_from_crop(self, rgb: np.ndarray, body: np.ndarray):
@@ -139,9 +143,7 @@ class Tracker:
         centre = head[:, :2].mean(axis=0)
         span = max(np.linalg.norm(head[3, :2] - head[4, :2]), 2.2 * np.linalg.norm(head[1, :2] - head[2, :2]))
         side = max(span * FACE_CROP_SCALE, 24.0)
-        scale = FACE_CROP_SIZE / side
-        to_crop = np.array([[scale, 0, FACE_CROP_SIZE / 2 - scale * centre[0]],
-                            [0, scale, FACE_CROP_SIZE / 2 - scale * centre[1]]])
+        to_crop = _upright_crop(centre, _head_up(body), FACE_CROP_SIZE / side, FACE_CROP_SIZE)
         crop = cv2.warpAffine(rgb, to_crop, (FACE_CROP_SIZE, FACE_CROP_SIZE),
                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         result = self._face.process(crop)
@@ -149,11 +151,48 @@ class Tracker:
             return None, 0.0
         lm = result.multi_face_landmarks[0].landmark
         in_crop = np.array([[lm[i].x * FACE_CROP_SIZE, lm[i].y * FACE_CROP_SIZE] for i in _FACE_VERTICES])
-        face = (in_crop - to_crop[:, 2]) / scale
+        back = cv2.invertAffineTransform(to_crop)
+        face = in_crop @ back[:, :2].T + back[:, 2]
         if not np.isfinite(face).all():
             return None, 0.0
         # FaceMesh reports no score per face in this API; its presence threshold passed.
         return face, 0.95
+
+
+def _head_up(body: np.ndarray) -> np.ndarray:
+    """Which way is up for the head: from between the shoulders to the head. FaceMesh
+    finds upright faces; a handstand's head is upside down in the picture."""
+    shoulders = body[[_B["leftShoulder"], _B["rightShoulder"]]]
+    head = body[len(BODY_NAMES) - 5:]
+    if shoulders[:, 2].min() < MIN_SHOULDER_CONFIDENCE:
+        return np.array([0.0, -1.0])
+    up = head[:, :2].mean(axis=0) - shoulders[:, :2].mean(axis=0)
+    norm = np.linalg.norm(up)
+    return up / norm if norm > 1e-9 else np.array([0.0, -1.0])
+
+
+def _upright_crop(centre: np.ndarray, up: np.ndarray, scale: float, size: int) -> np.ndarray:
+    """The 2 x 3 affine map from the picture to a square crop of ``size`` pixels around
+    ``centre``, scaled by ``scale`` and turned so that ``up`` points up the crop."""
+    sin, cos = up[0], -up[1]               # up = (sin a, -cos a): a = 0 is already upright
+    turn = np.array([[cos, sin], [-sin, cos]]) * scale
+    return np.column_stack([turn, size / 2 - turn @ centre])
+
+
+def plausible_person(body: np.ndarray, face, width: int, height: int) -> bool:
+    """Is someone really there? MediaPipe also "finds" a whole body, often upside down,
+    around a hand held up to the camera. A person counts when their face is seen (on a
+    crop turned with the head, so a handstand's face is seen too), or both shoulders
+    are, inside the picture and not below the hips."""
+    if face is not None:
+        return True
+    shoulders = body[[_B["leftShoulder"], _B["rightShoulder"]]]
+    inside = ((shoulders[:, 0] >= 0) & (shoulders[:, 0] <= width)
+              & (shoulders[:, 1] >= 0) & (shoulders[:, 1] <= height))
+    if not (inside.all() and (shoulders[:, 2] >= MIN_SHOULDER_CONFIDENCE).all()):
+        return False
+    up = shoulders[:, :2].mean(axis=0) - body[[_B["leftHip"], _B["rightHip"]], :2].mean(axis=0)
+    return bool(up[1] < np.sin(np.radians(10)) * np.hypot(*up))     # leaning at most 100 degrees
 
 
 def _confidence(landmark) -> float:

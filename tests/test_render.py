@@ -16,6 +16,7 @@ from server.posetrack import BODY_NAMES, PoseTrack
 from server.rig import load_rig
 
 SVG = "{http://www.w3.org/2000/svg}"
+B = {n: i for i, n in enumerate(BODY_NAMES)}
 
 
 def _frames_of(svg_path):
@@ -156,3 +157,49 @@ def test_user_errors_are_one_line_and_exit_2(args, message, tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert message in lines[-1] and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_phone_photo_is_tracked_the_way_it_is_shown(tmp_path):
+    # Phones save portraits sideways and say so in EXIF (orientation 6: turn clockwise).
+    from PIL import Image
+    from server.pipeline import track_media
+    upright = Image.open(IMAGES / "fullbody_arms_raised.png").convert("RGB")
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)          # stored turned counter-clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.jpg"
+    sideways.save(path, exif=exif.tobytes())
+    track = track_media(path)
+    assert (track.width, track.height) == upright.size
+    body = track.frames[0].body
+    for side in ("left", "right"):
+        assert body[B[f"{side}Wrist"], 1] < body[B[f"{side}Shoulder"], 1]    # arms up, not sideways
+
+
+def test_a_phone_clip_is_tracked_the_way_it_plays(tmp_path):
+    # Portrait clips are stored sideways with a rotation in the container.
+    import imageio_ffmpeg
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    side, rotated = tmp_path / "side.mp4", tmp_path / "rotated.mp4"
+    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-i", str(DANCE), "-frames:v", "10",
+                    "-vf", "crop=576:400:0:100,transpose=1", "-c:v", "libx264", str(side)], check=True)
+    subprocess.run([ffmpeg, "-y", "-loglevel", "error", "-display_rotation", "90", "-i", str(side),
+                    "-c", "copy", str(rotated)], check=True)
+    from server.pipeline import track_media
+    track = track_media(rotated)
+    assert (track.width, track.height) == (576, 400)
+    people = [f for f in track.frames if f.has_person]
+    assert len(people) >= 8
+    for f in people:                                   # upright: head above hips
+        assert f.body[B["nose"], 1] < f.body[B["leftHip"], 1]
+
+
+def test_big_photos_are_scaled_down_not_refused(tmp_path):
+    from PIL import Image
+    from server.pipeline import track_media
+    big = Image.open(IMAGES / "fullbody_arms_raised.png").convert("RGB")
+    big = big.resize((big.width * 6000 // big.height, 6000))
+    path = tmp_path / "big.jpg"
+    big.save(path, quality=80)
+    track = track_media(path)
+    assert track.frames[0].has_person and track.width * track.height <= 4096 * 4096

@@ -7,7 +7,7 @@ from PIL import Image
 
 from conftest import IMAGES
 from server.posetrack import BODY_NAMES
-from server.tracking import ImageError, Tracker, as_rgb, decode_image
+from server.tracking import ImageError, Tracker, as_rgb, decode_image, plausible_person
 
 B = {n: i for i, n in enumerate(BODY_NAMES)}
 
@@ -97,3 +97,44 @@ def test_bad_pictures_are_refused_clearly():
     big.save(buf, format="PNG")
     with pytest.raises(ImageError, match="too large"):
         decode_image(buf.getvalue())
+
+
+def test_an_upside_down_person_is_found_with_their_face(tracker):
+    # A handstand: FaceMesh runs on a crop turned with the head, so the face is found
+    # upside down and the body counts as a person.
+    image = as_rgb(_load("fullbody_arms_raised.png"))[::-1]
+    frame = tracker.process(image)
+    assert frame.has_person and frame.face is not None
+    from server.skeleton import FACE_JOINTS
+    top, chin = frame.face[FACE_JOINTS.index("topMid")], frame.face[FACE_JOINTS.index("jawMid")]
+    assert top[1] > chin[1]                                        # upside down in the picture
+    nose = frame.body[B["nose"], :2]
+    assert np.linalg.norm(frame.face[FACE_JOINTS.index("nose4")] - nose) < 0.2 * abs(top[1] - chin[1])
+
+
+def test_a_body_upside_down_without_a_face_is_not_a_person(tracker):
+    # MediaPipe "finds" such bodies around a hand held up to the camera.
+    upright = tracker.process(_load("fullbody_arms_raised.png"))
+    h, w = _load("fullbody_arms_raised.png").shape[:2]
+    body = upright.body.copy()
+    assert plausible_person(body, None, w, h)
+    flipped = body.copy()
+    flipped[:, 1] = h - flipped[:, 1]
+    assert not plausible_person(flipped, None, w, h)
+    assert plausible_person(flipped, upright.face, w, h)            # with a face it is one
+    off = body.copy()
+    off[[B["leftShoulder"], B["rightShoulder"]], 1] = -50.0          # shoulders above the picture
+    assert not plausible_person(off, None, w, h)
+
+
+def test_track_and_render_agree_on_who_is_a_person(tmp_path):
+    # The hand-only clip: MediaPipe reports bodies around the hand; the same frames are
+    # dropped when tracking, so the track and any render of it agree.
+    from conftest import VIDEOS
+    from server.pipeline import track_media
+    track = track_media(VIDEOS / "hand_only_640x360.mp4", fps=5)
+    seen = [f.has_person for f in track.frames]
+    assert 0 < sum(seen) < len(seen)
+    for f in track.frames:
+        if f.has_person:
+            assert plausible_person(f.body, f.face, track.width, track.height)
