@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _progress(quiet: bool, label: str):
-    if quiet:
+    if quiet or not _is_terminal(sys.stderr):        # a log file gets the summary line only
         return None, lambda: None
     from tqdm import tqdm
     # The bar writes to its own copy of stderr, so it still shows while tracking
@@ -105,6 +105,13 @@ def _progress(quiet: bool, label: str):
         if stream is not None:
             stream.close()
     return update, close
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _tracked(args) -> PoseTrack:
@@ -140,9 +147,9 @@ def _render(args) -> int:
     from .retarget import RetargetSettings
 
     rig_path = Path(args.rig) if args.rig else default_rig_path()
-    if not rig_path.is_file():
-        raise UserError(f"{rig_path}: no such rig file")
+    _check_input(str(rig_path))
     _check_input(args.input)
+    _check_input(args.pose)
     fmt, out = _format_and_out(args)
     # Refuse bad numbers now, not after minutes of tracking.
     ExportOptions(fps=args.fps, precision=args.precision, width=args.size).validated(fmt)
@@ -150,6 +157,10 @@ def _render(args) -> int:
         raise UserError(f"--smoothing must be from 0 to 1 (got {args.smoothing:g})")
     start = time.perf_counter()
     skinner = skinner_for(rig_path)
+    if not skinner.rig.drawing.paths:
+        raise UserError(f"{rig_path} has a skeleton but no artwork to draw")
+    for warning in skinner.rig.drawing.warnings:
+        print(f"{rig_path}: note: {warning}", file=sys.stderr)
     track = _load_track(args)
     is_photo = len(track.frames) == 1
     settings = RetargetSettings(mirror=args.mirror, follow=args.follow,
@@ -162,8 +173,10 @@ def _render(args) -> int:
         close()
     seconds = time.perf_counter() - start
     frames, with_person = result.frames, result.with_person
-    if is_photo and not with_person:
-        print(f"{out}: no person found in {args.input}; wrote the character at rest, hidden")
+    if not with_person:
+        source = args.input or args.pose
+        where = f"in {source}" if is_photo else f"in any frame of {source}"
+        print(f"{out}: no person found {where}; the character is hidden throughout")
     print(f"{_summary(out, frames, with_person, seconds)}, {_size(result.bytes)}")
     return 0
 
@@ -179,16 +192,40 @@ def _format_and_out(args) -> tuple[str, Path]:
     if args.format and implied and implied != args.format:
         raise UserError(f"--out {args.out} does not end in {FORMATS[fmt]} (the --format {fmt} extension)")
     out = Path(args.out) if args.out else _default_out(args).with_suffix(FORMATS[fmt])
-    if out.is_dir():
+    return fmt, _checked_output(out, args.input, args.pose, args.rig)
+
+
+def _checked_output(out: str | os.PathLike, *inputs: str | None) -> Path:
+    """Where to write ``out``, refused before any work is done if it cannot be written or
+    would destroy something: a folder, a device, a read-only file, one of the inputs.
+    A symbolic link is written through (the file it points to is replaced)."""
+    path = Path(out)
+    if path.is_dir():
         raise UserError(f"{out} is a folder; give a file name")
-    return fmt, out
+    if path.is_symlink():
+        path = path.resolve()
+    if path.exists() and not path.is_file():
+        raise UserError(f"{out} is not a regular file; give a file name")
+    if not path.parent.is_dir():
+        raise UserError(f"{out}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise UserError(f"{out}: cannot write in the folder {path.parent}")
+    if path.exists():
+        if not os.access(path, os.W_OK):
+            raise UserError(f"{out} is read-only; not replacing it")
+        for source in inputs:
+            if source and Path(source).exists() and os.path.samefile(path, source):
+                raise UserError(f"{out} is also the input; writing it would destroy the input")
+    return path
 
 
 def _check_input(path: str | None) -> None:
     if path is None:
         return
     if Path(path).is_dir():
-        raise UserError(f"{path} is a folder; give a video clip or a photo")
+        raise UserError(f"{path} is a folder; give a file")
+    if Path(path).exists() and not Path(path).is_file():
+        raise UserError(f"{path} is not a regular file")
     if not Path(path).is_file():
         raise UserError(f"{path}: no such file")
 
@@ -208,10 +245,11 @@ def _default_out(args) -> Path:
 def _track(args) -> int:
     from .export import ExportOptions
     _check_input(args.input)
+    out = _checked_output(args.out, args.input)
     ExportOptions(fps=args.fps).validated("json")
     start = time.perf_counter()
     track = _tracked(args)
-    track.save(args.out)
+    track.save(out)
     with_person = sum(f.has_person for f in track.frames)
     print(_summary(args.out, len(track.frames), with_person, time.perf_counter() - start))
     return 0
@@ -221,18 +259,24 @@ def _rig(args) -> int:
     import json
 
     from .autorig import autorig
-    from .posetrack import write_atomically
+    from .atomic import write_atomically
+    from .media import native_stderr_silenced
     from .rig import drawing_from_bytes
     from .rigwriter import rig_svg
     source = Path(args.svg)
-    if not source.is_file():
-        raise UserError(f"{source}: no such file")
+    _check_input(args.svg)
+    out = _checked_output(args.out, args.svg)
+    report = _checked_output(args.report, args.svg) if args.report else None
+    if report is not None and report.resolve() == out.resolve():
+        raise UserError("--out and --report name the same file")
     drawing = drawing_from_bytes(source.read_bytes())
-    result = autorig(drawing)
-    out = Path(args.out)
+    for warning in drawing.warnings:
+        print(f"{source}: note: {warning}", file=sys.stderr)
+    with native_stderr_silenced():          # MediaPipe's start-up chatter
+        result = autorig(drawing)
     write_atomically(out, rig_svg(drawing, result.joints).encode("utf-8"))
-    if args.report:
-        write_atomically(Path(args.report), json.dumps(result.report(), indent=1).encode("utf-8"))
+    if report is not None:
+        write_atomically(report, json.dumps(result.report(), indent=1).encode("utf-8"))
     print(f"{out}: rigged {len(drawing.paths)} shapes in {result.seconds:.1f} s")
     print("\n".join(result.summary()))
     return 0

@@ -18,7 +18,6 @@ import json
 import math
 import os
 import struct
-import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from .atomic import atomic_output
 from .drawing import Drawing, Style
 from .posetrack import PoseFrame, PoseTrack
 
@@ -307,25 +307,6 @@ class _Progress:
             self.callback(done, self.total)
 
 
-@contextlib.contextmanager
-def _temporary_output(path: Path):
-    """A temporary path beside ``path`` (same suffix, so tools see the format); renamed
-    onto ``path`` on success, removed on any failure, cancel or Ctrl+C."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.stem + ".", suffix=".part" + path.suffix, dir=path.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        with open(tmp_path, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp_path, 0o644)          # an ordinary file to share (mkstemp made it private)
-        os.replace(tmp_path, path)
-    finally:
-        with contextlib.suppress(OSError):
-            tmp_path.unlink()
-
-
 # --------------------------------------------------------------------------- export
 
 @dataclass
@@ -416,7 +397,7 @@ def export_track(track: PoseTrack, skinner, fmt: str, out: str | os.PathLike, se
             yield p
         counter.step(count)
 
-    with _temporary_output(out) as tmp:
+    with atomic_output(out) as tmp:
         extra = writer(tmp, frames(), drawing, fps, options) or {}
     return _result(out, fmt, count, people[0], fps, started, extra)
 
@@ -497,13 +478,18 @@ def _write_mp4(tmp: Path, posed: Iterator, drawing: Drawing, fps: float, options
     writer = imageio_ffmpeg.write_frames(
         str(tmp), size, fps=fps, codec="libx264", pix_fmt_in="rgb24", pix_fmt_out="yuv420p",
         quality=None, macro_block_size=1, ffmpeg_log_level="error",
-        output_params=["-crf", "20", "-preset", "veryfast", "-movflags", "+faststart"])
-    writer.send(None)
+        output_params=["-crf", "20", "-preset", "veryfast", "-movflags", "+faststart", "-f", "mp4"])
     try:
-        for rgba in _raster_frames(posed, drawing, size, options.background or MP4_BACKGROUND):
-            writer.send(np.ascontiguousarray(rgba[:, :, :3]).tobytes())
-    finally:
-        writer.close()          # ends the stream (or stops ffmpeg after a cancel)
+        writer.send(None)
+        try:
+            for rgba in _raster_frames(posed, drawing, size, options.background or MP4_BACKGROUND):
+                writer.send(np.ascontiguousarray(rgba[:, :, :3]).tobytes())
+        finally:
+            writer.close()          # ends the stream (or stops ffmpeg after a cancel)
+    except (OSError, RuntimeError) as exc:
+        # ffmpeg's own report is many lines (its whole command among them): keep the gist.
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        raise OSError(f"the MP4 encoder failed: {first}") from None
     return {"width": size[0], "height": size[1]}
 
 

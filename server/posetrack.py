@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import write_atomically
 from .skeleton import BODY_JOINTS, FACE_JOINTS, HEAD_LANDMARKS
 
 FORMAT = "pose-animator/pose-track"
@@ -114,22 +114,3 @@ def _array(value, shape, order) -> np.ndarray | None:
     if not np.isfinite(arr).all():
         raise ValueError("non-finite coordinates")
     return arr
-
-
-def write_atomically(path: str | os.PathLike, data: bytes) -> None:
-    """Write to a temporary file beside ``path``, then rename: readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise

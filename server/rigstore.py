@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .pipeline import DEFAULT_RIG, RIGS_DIR
-from .posetrack import write_atomically
+from .atomic import write_atomically
 from .rig import Rig, rig_from_bytes
 from .skinning import Skinner
 

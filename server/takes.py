@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .posetrack import PoseFrame, PoseTrack, write_atomically
+from .atomic import write_atomically
+from .posetrack import PoseFrame, PoseTrack
 
 log = logging.getLogger(__name__)
 

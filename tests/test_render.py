@@ -5,6 +5,7 @@ import bisect
 import re
 import subprocess
 import sys
+import time
 
 import defusedxml.ElementTree as SafeET
 import numpy as np
@@ -78,16 +79,40 @@ def test_the_characters_hands_follow_the_tracked_wrists(dance_render, dance_trac
         assert np.ptp(hand_track[:, 1]) > 100        # the hand really travels
 
 
+def _run_with_terminal(args, cwd) -> tuple[int, str, str]:
+    """Run with stderr on a pseudo-terminal, as in a shell: (status, stdout, stderr)."""
+    import os
+    import pty
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, cwd=cwd)
+    os.close(slave)
+    terminal = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:                    # the child closed the terminal
+            break
+        if not chunk:
+            break
+        terminal += chunk
+    os.close(master)
+    out = proc.stdout.read().decode()
+    return proc.wait(timeout=300), out, terminal.decode(errors="replace")
+
+
 def test_render_straight_from_the_clip_with_progress_and_summary(tmp_path):
     out = tmp_path / "girl.svg"
-    proc = subprocess.run([sys.executable, "-m", "server", "render", "--rig", str(PA_RIGS / "girl.svg"),
-                           "--input", str(DANCE), "--out", str(out), "--fps", "10"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    assert re.search(r"40 frame\(s\), 100% with a person, [\d.]+ s, [\d.]+ frames/s", proc.stdout)
-    assert "tracking" in proc.stderr                    # the progress bar
+    args = [sys.executable, "-m", "server", "render", "--rig", str(PA_RIGS / "girl.svg"),
+            "--input", str(DANCE), "--out", str(out), "--fps", "10"]
+    status, stdout, terminal = _run_with_terminal(args, ROOT)
+    assert status == 0, terminal
+    assert re.search(r"40 frame\(s\), 100% with a person, [\d.]+ s, [\d.]+ frames/s", stdout)
+    assert "tracking" in terminal and "exporting svg" in terminal      # the progress bars
     root, frames = _frames_of(out)
     assert root.get("data-frames") == "40" and len(frames[0]) == 40
+    # Into a log file (not a terminal) only the summary goes, without a bar's redraws.
+    logged = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert logged.returncode == 0 and "\r" not in logged.stderr and "tracking" not in logged.stderr
 
 
 def test_a_photo_becomes_a_static_posed_svg(tmp_path):
@@ -140,7 +165,7 @@ def test_a_photo_without_a_person_says_so(tmp_path, capsys):
 
 @pytest.mark.parametrize("args,message", [
     (["render", "--input", "nope.mp4"], "nope.mp4: no such file"),
-    (["render", "--rig", "missing.svg"], "missing.svg: no such rig file"),
+    (["render", "--rig", "missing.svg"], "missing.svg: no such file"),
     (["render", "--pose", str(DANCE)], "cannot read pose track"),
     (["render", "--rig", str(IMAGES / "noperson_cat_224.jpg")], "not well-formed XML"),
     (["render", "--rig", str(ROOT / "pyproject.toml")], "not well-formed XML"),
@@ -203,3 +228,58 @@ def test_big_photos_are_scaled_down_not_refused(tmp_path):
     big.save(path, quality=80)
     track = track_media(path)
     assert track.frames[0].has_person and track.width * track.height <= 4096 * 4096
+
+
+def test_output_that_would_destroy_something_is_refused_before_any_work(tmp_path):
+    import os
+    import shutil
+    import stat
+    clip = tmp_path / "clip.mp4"
+    shutil.copy(DANCE, clip)
+    before = clip.read_bytes()
+    read_only = tmp_path / "kept.svg"
+    read_only.write_text("<svg/>")
+    read_only.chmod(stat.S_IRUSR)
+    cases = [
+        (["render", "--input", str(clip), "--out", str(clip)], "is also the input"),
+        (["track", "--input", str(clip), "--out", str(clip)], "is also the input"),
+        (["render", "--input", str(clip), "--out", "/dev/null"], "not a regular file"),
+        (["render", "--input", str(clip), "--out", str(tmp_path / "no" / "such" / "x.svg")], "does not exist"),
+        (["rig", str(PA_RIGS / "boy.svg"), "--out", str(tmp_path / "r.svg"), "--report", str(tmp_path / "r.svg")],
+         "the same file"),
+    ]
+    if os.geteuid() != 0:                      # root may write anywhere
+        cases.append((["render", "--input", str(clip), "--out", str(read_only)], "read-only"))
+    for args, message in cases:
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "server", *args], capture_output=True, text=True,
+                              cwd=tmp_path, timeout=60)
+        assert proc.returncode == 2 and message in proc.stderr.strip().splitlines()[-1], (args, proc.stderr)
+        assert time.perf_counter() - started < 30          # refused up front, not after tracking
+    assert clip.read_bytes() == before and read_only.read_text() == "<svg/>"
+    assert not (tmp_path / "no").exists() and os.path.exists("/dev/null") and not os.path.isfile("/dev/null")
+
+
+def test_a_symlink_is_written_through_and_files_get_ordinary_permissions(tmp_path, dance_track):
+    import os
+    pose = tmp_path / "dance.json"
+    dance_track.save(pose)
+    target = tmp_path / "real.json"
+    target.write_text("old")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    assert main(["render", "--pose", str(pose), "--out", str(link), "--quiet"]) == 0
+    assert link.is_symlink() and PoseTrack.load(target).frames
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in (target, pose):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_mp4_by_format_whatever_the_extension(tmp_path, dance_track):
+    pose = tmp_path / "dance.json"
+    dance_track.save(pose)
+    out = tmp_path / "clip.video"
+    assert main(["render", "--pose", str(pose), "--format", "mp4", "--out", str(out), "--fps", "5",
+                 "--size", "160", "--quiet"]) == 0
+    assert out.read_bytes()[4:8] == b"ftyp"                  # an MP4 container
