@@ -78,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-clients", type=int, default=4, help="people animating at once (default 4)")
     s.add_argument("--allow-origin", action="append", metavar="URL",
                    help="also accept Socket.IO connections from this origin (default: same origin only)")
+    s.add_argument("--allow-host", action="append", metavar="NAME",
+                   help="also answer requests for this host name (e.g. behind a proxy); by default "
+                        "only loopback names and the --host address")
     s.set_defaults(run=_serve)
     return p
 
@@ -284,7 +287,8 @@ def _rig(args) -> int:
 
 def _serve(args) -> int:
     from .app import run
-    run(host=args.host, port=args.port, max_clients=args.max_clients, allowed_origins=args.allow_origin)
+    run(host=args.host, port=args.port, max_clients=args.max_clients, allowed_origins=args.allow_origin,
+        allowed_hosts=args.allow_host)
     return 0
 
 

@@ -245,7 +245,18 @@ def _paint(color, raw, parsed: ParsedSvg) -> tuple[str | None, float]:
         m = re.match(r"url\(\s*['\"]?#([^)'\"]+)", raw)
         if m and m.group(1) in parsed.gradients:
             return parsed.gradients[m.group(1)]
+        # Any other reference (missing, a pattern, "javascript:") paints its fallback
+        # colour if one follows, else nothing, as browsers do.
+        fallback = raw[raw.find(")") + 1:].strip() if ")" in raw else ""
+        return (_solid(se.Color(fallback)) if _is_colour(fallback) else None), 1.0
     return _solid(color), 1.0
+
+
+def _is_colour(text: str) -> bool:
+    """A colour svgelements can read: it takes anything else for black."""
+    if re.fullmatch(r"#[0-9a-fA-F]{3,8}|(?:rgb|rgba|hsl|hsla)\([^()]*\)", text):
+        return True
+    return bool(re.fullmatch(r"[a-zA-Z]+", text)) and (text.lower() == "black" or se.Color(text).value != 255)
 
 
 def _solid(color) -> str | None:

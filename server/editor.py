@@ -170,6 +170,9 @@ def save_rig():
         raise EditorError("give the rig a name")
     if len(name) > 200:
         raise EditorError("the name is too long (200 characters at most)")
+    if not safe_name(name, default=""):
+        # ".." or "***" would all become one fallback name and replace each other.
+        raise EditorError(f"the name {name!r} has no letters or digits to name a file with")
     source = _source_of(body)
     text = _rig_text(source, _joints_of(body), _pins_of(body, source))
     try:

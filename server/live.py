@@ -33,6 +33,9 @@ class LiveLimits:
     max_clients: int = 4
     max_fps: float = 30.0
     max_frame_bytes: int = 1_000_000
+    # A camera frame needs no more than full HD (the page sends 480 pixels wide): a
+    # small file claiming many pixels must not buy seconds of decoding.
+    max_frame_pixels: int = 1920 * 1088
     max_svg_bytes: int = 5 * 1024 * 1024
     flood_factor: float = 2.0      # frames above max_fps x this within a second are refused
     flood_strikes: int = 40        # refused frames before the client is disconnected
@@ -61,6 +64,10 @@ class LiveServer:
         self.limits = limits or LiveLimits()
         self.clients: dict[str, Client] = {}
         self._lock = threading.Lock()
+        # Trackers of clients that left, restarted and kept for the next ones: building
+        # MediaPipe graphs anew for every visitor cost time and, over hundreds of
+        # visits, hundreds of megabytes the allocator never gave back.
+        self._spare_trackers: list[Tracker] = []
         self._demo = demo_track()
         self.takes = None                  # a TakeStore, set by takes_api.install()
         self._register()
@@ -123,7 +130,7 @@ class LiveServer:
             with client.busy:            # wait for a frame in progress, then free MediaPipe
                 self._finish_recording(client)      # the frames received so far make the take
                 if client.tracker is not None:
-                    client.tracker.close()
+                    self._release_tracker(client.tracker)
                     client.tracker = None
 
     def on_choose_rig(self, client: Client, data):
@@ -151,10 +158,10 @@ class LiveServer:
             if client.closed:
                 return
             started = time.perf_counter()
-            image = decode_image(bytes(jpeg))
+            image = decode_image(bytes(jpeg), self.limits.max_frame_pixels)
             decoded = time.perf_counter()
             if client.tracker is None:
-                client.tracker = Tracker(static_image_mode=False)
+                client.tracker = self._acquire_tracker()
             frame = client.tracker.process(image, t=time.monotonic())
             tracked = time.perf_counter()
             self._record(client, frame, image.shape[1], image.shape[0])
@@ -275,6 +282,20 @@ class LiveServer:
             raise BadRequest(f"frame {seq} refused: more than {self.limits.max_fps:g} frames per second")
         client.recent.append(now)
         client.strikes = max(0, client.strikes - 1)
+
+    def _acquire_tracker(self) -> Tracker:
+        with self._lock:
+            if self._spare_trackers:
+                return self._spare_trackers.pop()
+        return Tracker(static_image_mode=False)
+
+    def _release_tracker(self, tracker: Tracker) -> None:
+        tracker.reset()              # nothing of the last person is carried over
+        with self._lock:
+            if len(self._spare_trackers) < self.limits.max_clients:
+                self._spare_trackers.append(tracker)
+                return
+        tracker.close()
 
     def _demo_seconds(self) -> float:
         return len(self._demo.frames) / self._demo.fps

@@ -40,15 +40,15 @@ class RigInfo:
         return {"id": self.id, "name": self.name, "kind": self.kind}
 
 
-def safe_name(name: str) -> str:
+def safe_name(name: str, default: str = "rig") -> str:
     """A file-name stem that cannot leave its folder: letters (of any script), digits,
     - and _ only. Folders and a .svg ending are dropped; other dots become dashes, so
-    "hero.v2" and "hero.v1" stay two names."""
+    "hero.v2" and "hero.v1" stay two names. ``default`` if nothing is left."""
     last = unicodedata.normalize("NFC", str(name)).replace("\\", "/").rsplit("/", 1)[-1]
     if last.lower().endswith(".svg"):
         last = last[:-4]
     stem = UNSAFE.sub("-", last).strip("-_")[:64].strip("-_")
-    return stem or "rig"
+    return stem or default
 
 
 class RigUnavailable(ValueError):

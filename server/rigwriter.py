@@ -116,7 +116,8 @@ def _local_markers(group, used_ids: set[str], r: float, precision: int) -> list[
             suffix += 1
         marker_id = f"{name}_{suffix}_"
         used_ids.add(marker_id)
-        out.append(_circle(marker_id, xy, r, precision, "#9aa4b2"))
+        # Inside the artwork, so unpainted: other viewers must not show dots on the face.
+        out.append(_circle(marker_id, xy, r, precision, "none"))
     return out
 
 

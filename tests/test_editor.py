@@ -195,6 +195,11 @@ def test_a_shared_rig_round_trips_through_the_editor(editor_server):
     for a, b in zip(boy.drawing.paths, again.drawing.paths):
         assert a.subpaths == b.subpaths and np.abs(a.points - b.points).max() < 1e-3
     assert len(again.secondary) == len(boy.secondary)
+    # The eyes' and mouth's own joint markers sit in the artwork: unpainted, so other
+    # viewers show no dots on the face.
+    markers = re.findall(r'<circle id="\w+_\d+_"[^>]*>', (editor_server.data / "rigs" / "boy-again.svg").read_text())
+    assert len(markers) == sum(len(g.joints) for g in boy.secondary)
+    assert all('fill="none"' in m for m in markers)
 
 
 def test_the_preview_rig_animates_over_the_live_socket(editor_server):
@@ -250,6 +255,9 @@ def test_bad_requests_get_clear_errors(editor_server):
     assert requests.post(url + "/api/rigs", data=b"{not json", timeout=30).status_code == 400
     assert requests.post(url + "/api/rigs", json={"name": " ", "source": doc["source"],
                                                   "joints": doc["joints"]}).status_code == 400
+    for junk in ("..", "...", "/", "***"):
+        reply = requests.post(url + "/api/rigs", json={"name": junk, "source": doc["source"], "joints": doc["joints"]})
+        assert reply.status_code == 400 and "no letters or digits" in reply.json()["error"], junk
     assert requests.get(url + "/api/rigs/saved:nothing-here/svg", timeout=30).status_code == 404
     assert not any("bad" in f for f in saved_files(editor_server))
 

@@ -126,6 +126,7 @@ def test_a_hostile_client_gets_errors_while_an_honest_one_is_served(server, hone
             ({"seq": 2, "jpeg": b"definitely not a jpeg"}, "not a readable image"),
             ({"seq": 3, "jpeg": b""}, "empty"),
             ({"seq": 4, "jpeg": _png(20000, 20000)}, "too large"),
+            ({"seq": 41, "jpeg": _png(4000, 4000)}, "too large"),     # a few kB claiming 16 Mpx
             ({"seq": 5, "jpeg": "a string"}, "wrong type"),
             ({"seq": "6", "jpeg": good[0]}, "wrong type"),
             ({"seq": 7}, "missing field"),
@@ -226,3 +227,32 @@ def test_connections_from_other_origins_are_refused(server):
     with pytest.raises(socketio.exceptions.ConnectionError):
         stranger.connect(server.url, transports=["websocket"], headers={"Origin": "http://evil.example"})
     assert server.alive()        # the same-origin clients of the other tests connect as usual
+
+
+def test_requests_for_other_host_names_are_refused(server):
+    # DNS rebinding: a page on rebind.example, its name pointed at 127.0.0.1, is "same
+    # origin" with itself; only the Host header tells that it is not this server.
+    import http.client
+    for path in ("/", "/api/takes", "/socket.io/?EIO=4&transport=polling"):
+        for host, status in ((f"rebind.example:{server.port}", 421), (f"127.0.0.1:{server.port}", 200),
+                             (f"localhost:{server.port}", 200)):
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            conn.request("GET", path, headers={"Host": host, "Origin": f"http://{host}"})
+            reply = conn.getresponse()
+            reply.read()
+            conn.close()
+            assert reply.status == status, (path, host, reply.status)
+    stranger = socketio.Client(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        stranger.connect(server.url, transports=["websocket"],
+                         headers={"Host": "rebind.example", "Origin": "http://rebind.example"})
+    assert server.alive()
+
+
+def test_host_names_answered_follow_the_address_bound():
+    from server.app import allowed_hosts_for, host_name
+    assert allowed_hosts_for("127.0.0.1") == {"localhost", "127.0.0.1", "[::1]"}
+    assert "192.168.1.20" in allowed_hosts_for("192.168.1.20")
+    assert allowed_hosts_for("0.0.0.0") is None                        # every interface: any name
+    assert "studio.lan" in allowed_hosts_for("0.0.0.0", ["Studio.lan"])
+    assert [host_name(h) for h in ("[::1]:5000", "LocalHost:80", "example.org")] == ["[::1]", "localhost", "example.org"]

@@ -173,3 +173,14 @@ def test_gradients_are_drawn_in_their_mean_colour_and_opacity():
         assert p.style.fill == "#800080" and p.style.fill_opacity == pytest.approx(0.5)
     fluent = drawing_from_bytes((PA_RIGS.parent / "emoji/fluent-emoji/1f9cd_person-standing.svg").read_bytes())
     assert sum(p.style.fill in (None, "#000000") for p in fluent.paths) < 0.1 * len(fluent.paths)
+
+
+def test_paint_references_that_lead_nowhere_paint_their_fallback_or_nothing():
+    drawing = drawing_from_bytes(
+        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+        b'<rect id="a" width="5" height="5" fill="url(javascript:alert(1))"/>'
+        b'<rect id="b" width="5" height="5" fill="url(#missing) #f00"/>'
+        b'<rect id="c" width="5" height="5" fill="url(#missing) nonsense" stroke="blue"/>'
+        b'<rect id="d" width="5" height="5" fill="url(#missing) black"/></svg>')
+    styles = {p.element_id: (p.style.fill, p.style.stroke) for p in drawing.paths}
+    assert styles == {"b": ("#ff0000", None), "c": (None, "#0000ff"), "d": ("#000000", None)}
