@@ -1,7 +1,8 @@
 """Benchmarks (`make bench`): skinning throughput, pipeline cost against MediaPipe alone,
-and the live server under 1, 2 and 4 streaming clients. Prints numbers; asserts nothing.
+the live server under 1, 2 and 4 streaming clients, and its memory over many visits.
+Prints numbers; asserts nothing.
 
-    python bench/run.py [skinning] [pipeline] [live]      (default: all three)
+    python bench/run.py [skinning] [pipeline] [live] [sessions]      (default: all)
 """
 from __future__ import annotations
 
@@ -184,11 +185,52 @@ def _stream(url, jpegs, seconds, fps, out):
                bytes=float(np.mean(sizes)) if sizes else 0.0, problems=problems)
 
 
+def bench_sessions(visits: int = 50) -> None:
+    """Server memory over many short visits: connect, a few frames, leave."""
+    import queue
+    import tempfile
+
+    import socketio
+    from conftest import ServerProcess, dance_jpegs
+    jpegs = dance_jpegs(width=480, limit=5)
+
+    def rss_mb(pid: int) -> float:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    print(f"\n== Server memory over {visits} visits (connect, 5 frames, disconnect)")
+    with tempfile.TemporaryDirectory() as tmp:
+        srv = ServerProcess(Path(tmp), max_clients=4)
+        try:
+            print(f"{'visits':>6s} {'server MB':>9s} {'first frame ms':>14s}")
+            print(f"{0:6d} {rss_mb(srv.proc.pid):9.0f} {'':>14s}")
+            for visit in range(1, visits + 1):
+                answers: queue.Queue = queue.Queue()
+                sio = socketio.Client(reconnection=False)
+                for event in ("welcome", "topology", "pose", "problem"):
+                    sio.on(event, answers.put)
+                sio.connect(srv.url, transports=["websocket"])
+                sio.emit("choose_rig", {"id": answers.get(timeout=30)["rig"]})
+                answers.get(timeout=30)
+                for seq, jpeg in enumerate(jpegs):
+                    started = time.perf_counter()
+                    sio.emit("frame", {"seq": seq, "jpeg": jpeg})
+                    answers.get(timeout=60)
+                    if seq == 0:
+                        first_ms = 1000 * (time.perf_counter() - started)
+                sio.disconnect()
+                if visit in (1, 10, 25, visits):
+                    print(f"{visit:6d} {rss_mb(srv.proc.pid):9.0f} {first_ms:14.0f}")
+        finally:
+            srv.stop()
+
+
 if __name__ == "__main__":
-    wanted = set(sys.argv[1:]) or {"skinning", "pipeline", "live"}
+    wanted = set(sys.argv[1:]) or {"skinning", "pipeline", "live", "sessions"}
     if "skinning" in wanted:
         bench_skinning()
     if "pipeline" in wanted:
         bench_pipeline()
     if "live" in wanted:
         bench_live()
+    if "sessions" in wanted:
+        bench_sessions()
