@@ -20,6 +20,9 @@ DATA_DIR = Path(os.environ.get("POSE_ANIMATOR_DATA", ROOT / "data"))
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]"})
+PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+               "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; "
+               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 def create_app(max_clients: int = 4, data_dir: Path | None = None, allowed_origins=None,
@@ -46,6 +49,17 @@ def create_app(max_clients: int = 4, data_dir: Path | None = None, allowed_origi
         if origin == request.host_url.rstrip("/") or _origin_allowed(origin, allowed_origins):
             return None
         return jsonify({"error": f"requests from {origin} are refused (same origin only)"}), 403
+
+    @app.after_request
+    def page_protections(response):
+        """Our pages load only our own scripts, talk only to this server, and cannot be
+        framed by another site (clickjacking the camera or the Record button)."""
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
     @app.errorhandler(JsonBodyError)
     def bad_json_body(exc: JsonBodyError):

@@ -381,7 +381,7 @@ def export_track(track: PoseTrack, skinner, fmt: str, out: str | os.PathLike, se
         track.save(out)
         return _result(out, fmt, len(track.frames), sum(f.has_person for f in track.frames), track.fps, started)
 
-    fps = float(options.fps or track.fps)
+    fps = float(options.fps or _playback_rate(track.fps))
     if fmt == "gif":
         fps = min(fps, MAX_GIF_FPS)
     count, posed = posed_at_frame_rate(track, skinner, settings, fps)
@@ -400,6 +400,14 @@ def export_track(track: PoseTrack, skinner, fmt: str, out: str | os.PathLike, se
     with atomic_output(out) as tmp:
         extra = writer(tmp, frames(), drawing, fps, options) or {}
     return _result(out, fmt, count, people[0], fps, started, extra)
+
+
+def _playback_rate(measured: float) -> float:
+    """A camera take's rate is measured (17.164 frames a second): play it at the whole
+    rate nearest, as players expect. Frames are picked by time, so the length stays.
+    Rates of clips (30, 25, 29.97) are kept."""
+    nearest = max(1.0, float(round(measured)))
+    return measured if abs(measured - nearest) <= 0.05 else nearest
 
 
 def _raise_if_cancelled(cancel) -> None:

@@ -74,7 +74,7 @@ def test_the_webcam_drives_the_character(browser_server, tmp_path, dance_track):
     with sync_playwright() as p:
         browser = _launch(p, ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                               f"--use-file-for-fake-video-capture={y4m}"])
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = browser.new_page(bypass_csp=True, viewport={"width": 1280, "height": 800})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(browser_server.url)
@@ -114,7 +114,7 @@ def test_without_a_camera_the_demo_dance_plays(browser_server):
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = _launch(p, [])
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = browser.new_page(bypass_csp=True, viewport={"width": 1280, "height": 800})
         page.goto(browser_server.url)
         page.wait_for_function("window.poseAnimator && window.poseAnimator.mode === 'demo' "
                                "&& window.poseAnimator.posesDrawn > 10", timeout=60000)
@@ -133,3 +133,30 @@ def test_without_a_camera_the_demo_dance_plays(browser_server):
         page.wait_for_function("window.poseAnimator.topology && window.poseAnimator.topology.id === 'bundled:juno'")
         browser.close()
     assert first["painted"] > 0.03 and first["hash"] != second["hash"]
+
+
+def test_the_pages_work_under_their_own_content_security_policy(browser_server):
+    # The other browser tests let Playwright's helpers bypass the policy (they evaluate
+    # strings); here it is enforced, so any script, style or connection of ours that
+    # the policy forbids shows up as a violation.
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        browser = _launch(p, [])
+        for path, ready in (("/", "window.poseAnimator && window.poseAnimator.posesDrawn > 10"),
+                            ("/editor", "window.rigEditor && window.rigEditor.ready !== undefined")):
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.add_init_script("window.__violations = [];"
+                                 "document.addEventListener('securitypolicyviolation',"
+                                 " (e) => window.__violations.push(e.violatedDirective + ' ' + e.blockedURI));")
+            errors = []
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(browser_server.url + path)
+            deadline = time.time() + 60
+            while time.time() < deadline and not page.evaluate(f"() => !!({ready})"):
+                time.sleep(0.2)
+            assert page.evaluate(f"() => !!({ready})"), path
+            time.sleep(1.0)
+            assert page.evaluate("() => window.__violations") == [], path
+            assert not errors, (path, errors)
+            page.close()
+        browser.close()

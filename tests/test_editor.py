@@ -392,13 +392,13 @@ def test_rig_an_emoji_in_the_browser_save_reload_and_animate_it_live(editor_serv
     with sync_playwright() as p:
         browser = _launch(p)
         errors = []
-        live = browser.new_page(viewport={"width": 1280, "height": 800})
+        live = browser.new_page(bypass_csp=True, viewport={"width": 1280, "height": 800})
         live.on("pageerror", lambda e: errors.append(str(e)))
         live.goto(editor_server.url)          # open before saving: it must learn of the new rig
         live.wait_for_function("window.poseAnimator && window.poseAnimator.posesDrawn > 3", timeout=60000)
         assert live.locator("#editor-link").get_attribute("href") == "/editor"
 
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        page = browser.new_page(bypass_csp=True, viewport={"width": 1440, "height": 900})
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(editor_server.url + "/editor")
         page.set_input_files("#svg-file", str(figure))
@@ -489,7 +489,7 @@ def test_the_preview_plays_from_the_camera_too(editor_server):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=BROWSER_ARGS + [
             "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"])
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page = browser.new_page(bypass_csp=True, viewport={"width": 1280, "height": 800})
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(editor_server.url + "/editor?rig=bundled:robin")

@@ -88,7 +88,7 @@ def test_smil_svg_in_chromium_shows_the_frames_of_the_zip(tmp_path, boy, eventfu
     checks = {5: "dancing", 27: "just gone", 38: "gone", 53: "stalled", 66: "dancing"}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 420, "height": 420})
+        page = browser.new_page(bypass_csp=True, viewport={"width": 420, "height": 420})
         page.set_content("<html><body style='margin:0;background:#fff'><div id='box'></div></body></html>")
         shots, states = {}, {}
         for index in checks:
@@ -138,7 +138,7 @@ def test_the_animated_svg_plays_inside_an_img(tmp_path, boy, eventful_track):
                                         "<img id='anim' src='take.svg' width='300' height='300'></body></html>")
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 320, "height": 320})
+        page = browser.new_page(bypass_csp=True, viewport={"width": 320, "height": 320})
         page.goto((tmp_path / "page.html").as_uri())
         page.wait_for_function("document.getElementById('anim').complete && "
                                "document.getElementById('anim').naturalWidth > 0")
@@ -187,6 +187,18 @@ def test_uneven_live_timestamps_are_resampled_to_the_frame_rate():
     slower = even_frames(track, 10.0)
     assert len(slower.frames) == 3
     assert all(f.body is demo[i].body for f, i in zip(slower.frames, (0, 3, 6)))
+
+
+def test_a_camera_takes_measured_rate_plays_at_a_whole_rate(tmp_path, boy):
+    demo = demo_track().frames
+    measured = 17.164                                       # what a slow webcam delivered
+    take = PoseTrack(640, 640, measured, [PoseFrame(i / measured, demo[i].body) for i in range(52)])
+    result = export_track(take, boy, "svg", tmp_path / "take.svg", RetargetSettings())
+    assert result.fps == 17.0
+    duration = float(SafeET.parse(tmp_path / "take.svg").getroot().get("data-duration"))
+    assert duration == pytest.approx(52 / measured, abs=1 / 17)          # the same length
+    clip = PoseTrack(640, 640, 29.97, [PoseFrame(i / 29.97, demo[i].body) for i in range(30)])
+    assert export_track(clip, boy, "svg", tmp_path / "clip.svg", RetargetSettings()).fps == 29.97
 
 
 # --------------------------------------------------------------------------- GIF, MP4

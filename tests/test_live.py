@@ -256,3 +256,13 @@ def test_host_names_answered_follow_the_address_bound():
     assert allowed_hosts_for("0.0.0.0") is None                        # every interface: any name
     assert "studio.lan" in allowed_hosts_for("0.0.0.0", ["Studio.lan"])
     assert [host_name(h) for h in ("[::1]:5000", "LocalHost:80", "example.org")] == ["[::1]", "localhost", "example.org"]
+
+
+def test_pages_cannot_be_framed_and_load_only_our_own_scripts(server):
+    import urllib.request
+    for path in ("/", "/editor"):
+        with urllib.request.urlopen(server.url + path, timeout=10) as reply:
+            policy = reply.headers["Content-Security-Policy"]
+            assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy
+            assert reply.headers["X-Frame-Options"] == "DENY"
+            assert reply.headers["X-Content-Type-Options"] == "nosniff"
