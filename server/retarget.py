@@ -35,6 +35,7 @@ MAX_HEAD_ROLL = np.radians(45)
 MAX_BELIEVED_ROLL = np.radians(70)
 IN_VIEW_SLACK = 0.08        # the joints may leave the picture by this share of their height
 REFERENCE_EMA = 0.02        # per frame: how fast "stay centred" re-centres vertically
+FLOOR_EMA = 0.02            # per frame: how fast the floor rises when the person steps back
 NEUTRAL_FACE_EMA = 0.02     # per frame: how fast the neutral face adapts to the person
 LIMB_MAX_DECAY = 0.999      # per frame: the longest-seen limb length slowly forgets
 # A cartoon limb shortened further than this (an arm pointing at the camera) turns
@@ -47,6 +48,7 @@ _LIMB_BONES = [("leftShoulder", "leftElbow"), ("leftElbow", "leftWrist"),
                ("leftHip", "leftKnee"), ("leftKnee", "leftAnkle"),
                ("rightHip", "rightKnee"), ("rightKnee", "rightAnkle")]
 _TORSO = ["leftShoulder", "rightShoulder", "leftHip", "rightHip"]
+_ANKLES = ["leftAnkle", "rightAnkle"]
 _BODY_MIRROR = np.array([BODY_NAMES.index(mirror_name(n)) for n in BODY_NAMES])
 _FACE_MIRROR = np.array([FACE_NAMES.index(mirror_name(n)) for n in FACE_NAMES])
 
@@ -85,6 +87,7 @@ class Retargeter:
         self._rest_torso = np.array([rest[n] for n in _TORSO])
         self._rest_len = {bone: abs(rest[bone[1]] - rest[bone[0]]) for bone in _LIMB_BONES}
         self._rest_dir = {bone: _unit(rest[bone[1]] - rest[bone[0]]) for bone in _LIMB_BONES}
+        self._rest_floor = max(rest[n].imag for n in _ANKLES)
         every = np.array(list(rest.values()))
         self._extent = (complex(every.real.min(), every.imag.min()), complex(every.real.max(), every.imag.max()))
         self._has_face = rig.has_face
@@ -102,6 +105,7 @@ class Retargeter:
         self._held_dir: dict = {}
         self._limb_max: dict = {}
         self._reference_y: float | None = None
+        self._floor_y: float | None = None     # picture row of the floor the person stands on
         self._neutral: expression.Expression | None = None
         self._roll: complex = 1 + 0j
         self._turn: complex = 1 + 0j
@@ -182,6 +186,8 @@ class Retargeter:
         out_conf = {n: max(float(conf[_B[n]]), HELD_CONFIDENCE) for n in _TORSO}
         for bone in _LIMB_BONES:
             self._place_limb_bone(bone, z, conf, turn, to_rig, out, out_conf)
+        if not self.settings.follow:
+            self._plant_feet(out, z, conf, to_rig)
         names = list(BODY_JOINTS)
         if self._has_face:
             face_joints, fconf = self._place_face(z, conf, face, face_conf, turn, out, alpha)
@@ -206,6 +212,28 @@ class Retargeter:
         else:
             self._reference_y += REFERENCE_EMA * (person_centre.imag - self._reference_y)
         return rest_centre + self._in_view(1j * to_rig * (person_centre.imag - self._reference_y))
+
+    def _plant_feet(self, out: dict, z, conf, to_rig: float) -> None:
+        """Stay centred with the feet on the ground: when the person's feet are seen, the
+        character's lower foot stands where it stands at rest, lifted only by as much as
+        the person's lower foot rises above the floor they stand on (a jump). A squat
+        then bends the knees instead of sinking the whole character out of the picture."""
+        seen = [n for n in _ANKLES if conf[_B[n]] >= MIN_LIMB_CONFIDENCE]
+        if not seen:
+            self._floor_y = None
+            return
+        person_low = max(z[_B[n]].imag for n in seen)
+        if self._floor_y is None or self.settings.static or person_low > self._floor_y:
+            self._floor_y = person_low            # the floor is where the feet come down to
+        else:
+            self._floor_y += FLOOR_EMA * (person_low - self._floor_y)    # or stepped back
+        lift = (self._floor_y - person_low) * to_rig
+        drop = self._rest_floor - lift - max(out[n].imag for n in _ANKLES)
+        # Kept in the picture like any other shift of the torso from its rest place.
+        torso_drop = np.mean([out[n] for n in _TORSO]).imag - self._rest_torso.mean().imag
+        drop = self._in_view(1j * (torso_drop + drop)).imag - torso_drop
+        for n in out:
+            out[n] += 1j * drop
 
     def _in_view(self, shift: complex) -> complex:
         """The shift, limited so the character at rest stays in its picture (a small,

@@ -139,3 +139,43 @@ def test_a_face_upside_down_against_the_body_is_not_believed(rig, dance_track):
     top, jaw = rig.joint_names.index("topMid"), rig.joint_names.index("jawMid")
     for joints in (upright, turned):
         assert joints[top].imag < joints[jaw].imag       # the character's head stays upright
+
+
+def test_squats_bend_the_knees_with_the_feet_on_the_ground(rig):
+    from conftest import VIDEOS
+    from server.pipeline import track_media
+    track = track_media(VIDEOS / "squats_portrait_720x1280.mp4")
+    retarget = Retargeter(rig, RetargetSettings(mirror=True))
+    ankles = [rig.joint_names.index(n) for n in ("leftAnkle", "rightAnkle")]
+    hips = [rig.joint_names.index(n) for n in ("leftHip", "rightHip")]
+    floor = max(rig.joints["leftAnkle"][1], rig.joints["rightAnkle"][1])
+    lows, hip_heights = [], []
+    for frame in track.frames:
+        solved = retarget(frame, track.width, track.height)
+        if solved is None:
+            continue
+        joints = solved[0]
+        lows.append(joints[ankles].imag.max())
+        hip_heights.append(joints[hips].imag.mean())
+    assert len(lows) > 50
+    assert np.abs(np.array(lows) - floor).max() < 0.03 * rig.height      # feet stay down
+    assert np.ptp(hip_heights) > 0.08 * rig.height                       # while the hips go down and up
+
+
+def test_a_jump_lifts_the_character_off_the_ground(rig, dance_track):
+    w, h = dance_track.width, dance_track.height
+    retarget = Retargeter(rig, RetargetSettings(smoothing=0))
+    ankles = [rig.joint_names.index(n) for n in ("leftAnkle", "rightAnkle")]
+    frame = dance_track.frames[0]
+    for i in range(10):                                   # standing: the floor is learnt
+        retarget(PoseFrame(i / 30, frame.body, frame.face, frame.face_conf), w, h)
+    standing = retarget(PoseFrame(10 / 30, frame.body, frame.face, frame.face_conf), w, h)[0]
+    up = frame.body.copy()
+    up[:, 1] -= 40.0                                      # the whole person 40 px higher
+    face = None if frame.face is None else frame.face - [0.0, 40.0]
+    jumping = retarget(PoseFrame(11 / 30, up, face, frame.face_conf), w, h)[0]
+    person_torso = abs(frame.body[B["leftShoulder"], 1] - frame.body[B["leftHip"], 1])
+    rig_torso = abs(rig.joints["leftShoulder"][1] - rig.joints["leftHip"][1])
+    expected = 40.0 * rig_torso / person_torso
+    lift = standing[ankles].imag.max() - jumping[ankles].imag.max()
+    assert 0.6 * expected < lift < 1.4 * expected
