@@ -109,8 +109,8 @@ class LiveServer:
             if not full:
                 self.clients[request.sid] = Client(request.sid)
         if full:
-            emit("busy", {"message": f"The server is busy ({self.limits.max_clients} people are animating). "
-                                     "Please try again in a minute."})
+            people = "1 person is" if self.limits.max_clients == 1 else f"{self.limits.max_clients} people are"
+            emit("busy", {"message": f"The server is busy ({people} animating). Please try again in a minute."})
             sid = request.sid
             self.socketio.start_background_task(self._disconnect_later, sid)
             return

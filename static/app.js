@@ -20,6 +20,7 @@ const hooks = {
   posesDrawn: 0,
   framesSent: 0,           // `frame` and `demo` messages emitted
   socketConnected: false,
+  busy: false,             // the server said it has no place for this page
 };
 window.poseAnimator = hooks;
 
@@ -30,8 +31,9 @@ const ui = {
   connection: byId('connection'),
   modePill: byId('mode'),
   modeLabel: byId('mode-label'),
+  canvasBox: byId('canvas-box'),
   demoNote: byId('demo-note'),
-  demoDetail: byId('demo-note-detail'),
+  demoText: byId('demo-note-text'),
   retryCamera: byId('retry-camera'),
   preview: byId('preview'),
   previewToggle: byId('preview-toggle'),
@@ -50,7 +52,7 @@ const ui = {
   busyRetry: byId('busy-retry'),
 };
 
-const toast = new Toast(byId('toast'));
+const toast = new Toast(byId('toast'), { anchor: ui.canvasBox });
 const hud = new Hud({ fps: byId('hud-fps'), server: byId('hud-server'), roundTrip: byId('hud-rtt') });
 const renderer = new StageRenderer(ui.canvas);
 const camera = new Camera(ui.video, () => enterDemo('The camera stopped.'));
@@ -63,6 +65,7 @@ const session = {
   chosenRigId: null,       // the rig last asked for (and shown in the picker)
   rig: null,               // compiled topology on this connection; poses of other rigs are ignored
   busy: false,
+  cameraProblem: '',       // why the demo plays: "Camera access was not allowed", ...
   uploading: false,
   demoStartedAt: performance.now(),
   newestSeq: 0,            // seq of the newest pose accepted for drawing
@@ -73,7 +76,8 @@ const session = {
 };
 
 const takes = new TakesPanel({
-  toast, hooks, currentRig: () => session.chosenRigId, currentMode: () => hooks.mode,
+  toast, hooks, currentRig: () => session.chosenRigId, currentMode: () => hooks.mode, currentSettings,
+  onPlaybackChange: () => updateDemoNote(),
 });
 
 // ---------------------------------------------------------------- sending
@@ -132,8 +136,8 @@ function handleWelcome(message) {
     demoSeconds: message.demo?.seconds || 0,
   };
   pump.setMaxFps(message.max_fps);
-  setBusy(null);
   session.rigs = message.rigs ?? [];
+  setBusy(null);
   const stored = readStoredRig();
   const rigId = session.rigs.some((rig) => rig.id === stored) ? stored : message.rig;
   fillRigPicker(ui.rigPicker, session.rigs, rigId);
@@ -215,6 +219,7 @@ function handleProblem(message) {
 function handleRigs(message) {
   session.rigs = message.rigs ?? [];
   fillRigPicker(ui.rigPicker, session.rigs, session.chosenRigId);
+  showPickerState();
 }
 
 function handleRigAdded(message) {
@@ -256,7 +261,7 @@ function drawNewestPose() {
 function setMode(mode) {
   hooks.mode = mode;
   showMode(ui.modePill, ui.modeLabel, mode);
-  ui.demoNote.hidden = mode !== 'demo';
+  updateDemoNote();
   ui.preview.hidden = mode !== 'camera';
   if (mode !== 'camera') ui.personHint.hidden = true;
   updatePump();
@@ -280,10 +285,21 @@ async function startCamera() {
 }
 
 function enterDemo(reason) {
-  ui.demoDetail.textContent = reason;
-  if (hooks.mode === 'demo') return;
+  session.cameraProblem = reason.replace(/\.$/, '');
+  if (hooks.mode === 'demo') {
+    updateDemoNote();
+    return;
+  }
   session.demoStartedAt = performance.now(); // start the dance from its beginning
   setMode('demo');
+}
+
+/** Without a camera: says why, and what plays instead (the demo, or a take being played back). */
+function updateDemoNote() {
+  ui.demoNote.hidden = hooks.mode !== 'demo';
+  const take = takes.playingName();
+  const playing = take === null ? 'playing the demo dance' : `playing the take “${take}”`;
+  ui.demoText.textContent = `${session.cameraProblem || 'No camera'} — ${playing}.`;
 }
 
 // ---------------------------------------------------------------- connection
@@ -312,7 +328,10 @@ function connect() {
     updateStageMessage();
     setConnectionStatus(reason === 'io server disconnect' ? 'Disconnected' : 'Reconnecting…');
   });
-  socket.on('connect_error', () => setConnectionStatus('Can’t reach the server — retrying…'));
+  socket.on('connect_error', () => {
+    setConnectionStatus('Can’t reach the server — retrying…');
+    if (session.busy) showRetryButton(true); // the retry failed; the socket keeps trying
+  });
 
   socket.on('welcome', handleWelcome);
   socket.on('rigs', handleRigs);
@@ -323,16 +342,41 @@ function connect() {
   socket.on('busy', (message) => setBusy(message?.message || 'The server is busy right now.'));
 }
 
+/**
+ * The server has no place for this page (`message`), or has one again (null). While busy,
+ * nothing plays, so the banner is the only thing that speaks: the stage message, demo note,
+ * HUD, Record, preview and status pills are hidden (style.css, .server-busy).
+ */
 function setBusy(message) {
   session.busy = message !== null;
+  hooks.busy = session.busy;
   ui.busyMessage.textContent = message ?? '';
   ui.busyBanner.hidden = message === null;
+  document.body.classList.toggle('server-busy', session.busy);
+  showRetryButton(true);
+  showPickerState();
   updatePump();
 }
 
+function showRetryButton(ready) {
+  ui.busyRetry.disabled = !ready;
+  ui.busyRetry.textContent = ready ? 'Try again' : 'Trying…';
+}
+
+/** The picker says "Loading…" only while a list is really on its way. */
+function showPickerState() {
+  if (session.busy && session.rigs.length === 0) {
+    ui.rigPicker.replaceChildren(new Option('—', ''));
+  }
+  ui.rigPicker.disabled = session.busy || session.rigs.length === 0;
+}
+
+/** Asks again for a place; the banner stays until the server answers `welcome` or `busy`. */
 function retryAfterBusy() {
-  setBusy(null);
-  if (!session.socket.connected) session.socket.connect();
+  showRetryButton(false);
+  const { socket } = session;
+  if (socket.connected) socket.disconnect(); // the server is about to close this one anyway
+  socket.connect();
 }
 
 function setConnectionStatus(text) {

@@ -65,6 +65,12 @@ export class PreviewPlayer {
     this.onStop();
   }
 
+  /** Forgets the last frame drawn: the editor opened another drawing. */
+  clear() {
+    this.renderer.clear();
+    this.onStatus(null);
+  }
+
   fail(message) {
     this.stopStreaming();
     this.onStatus(message);

@@ -1,5 +1,6 @@
-// Pure geometry for the rig editor: joint sets, moves, rotations, scales, mirroring,
-// and the undo/redo history. Joints are {name: [x, y]} in the drawing's user units.
+// Pure helpers for the rig editor: joint sets, moves, rotations, scales, mirroring, the
+// undo/redo history, and the server's rule for rig names. Joints are {name: [x, y]} in
+// the drawing's user units.
 
 export const GROUP_COLOURS = {
   torso: '#8e4ec6',
@@ -15,6 +16,26 @@ export const GROUP_COLOURS = {
 const FACE_MIDLINE = ['topMid', 'jawMid', 'nose0', 'nose1', 'nose2', 'nose3', 'nose4',
   'upperLipTopMid', 'upperLipBottomMid', 'lowerLipTopMid', 'lowerLipBottomMid'];
 const TORSO = ['leftShoulder', 'rightShoulder', 'leftHip', 'rightHip'];
+
+// Anything but letters (of any script), digits, _ and -: what server/rigstore.py's `\w`
+// keeps (Python's \w is exactly [\p{L}\p{N}_]).
+const UNSAFE_RUN = /[^\p{L}\p{N}_-]+/gu;
+const NAME_LIMIT = 64;
+
+const trimDashes = (text) => text.replace(/^[-_]+|[-_]+$/g, '');
+
+/**
+ * The file-name stem the server saves a rig under (rigstore.safe_name, rule for rule):
+ * NFC, the last path part, no .svg ending, runs of other characters -> '-', no '-' or '_'
+ * at either end, at most 64 characters (code points, as Python counts), else `fallback`.
+ */
+export function safeName(name, fallback = 'rig') {
+  let last = String(name).normalize('NFC').replaceAll('\\', '/');
+  last = last.slice(last.lastIndexOf('/') + 1);
+  if (last.toLowerCase().endsWith('.svg')) last = last.slice(0, -4);
+  const stem = trimDashes(last.replace(UNSAFE_RUN, '-'));
+  return trimDashes(Array.from(stem).slice(0, NAME_LIMIT).join('')) || fallback;
+}
 
 export function mirrorName(name) {
   if (name.startsWith('left')) return `right${name.slice(4)}`;

@@ -7,6 +7,10 @@ import { GROUP_COLOURS } from './editor-tools.js';
 const FIT_MARGIN = 0.06;
 const BODY_RADIUS = 6;        // joint sizes in CSS pixels, whatever the zoom
 const FACE_RADIUS = 3.2;
+// Guessed joints are hollow dashed rings, as the legend shows. A ring needs room for its
+// dashes to read as dashes: a guessed face joint is drawn a little larger than a found one.
+const GUESSED_FACE_RADIUS = 4.6;
+const GUESSED_DASHES = { body: 6, face: 5 };
 const HIT_SLOP = 5;
 const HANDLE = 9;             // corner handle size
 const ROTATE_OFFSET = 26;     // rotate handle above the box
@@ -71,6 +75,7 @@ export class EditorView {
     this.scale = 1;
     this.tx = 0;
     this.ty = 0;
+    this.adjusted = false;    // the user zoomed or panned: resizes keep their view
     this.model = null;
   }
 
@@ -103,6 +108,7 @@ export class EditorView {
     this.scale = Math.min(cw / bw, ch / bh);
     this.tx = cw / 2 - this.scale * (x0 + x1) / 2;
     this.ty = ch / 2 - this.scale * (y0 + y1) / 2;
+    this.adjusted = false;
   }
 
   zoomAt(sx, sy, factor) {
@@ -111,11 +117,13 @@ export class EditorView {
     this.tx = sx - k * (sx - this.tx);
     this.ty = sy - k * (sy - this.ty);
     this.scale = next;
+    this.adjusted = true;
   }
 
   panBy(dx, dy) {
     this.tx += dx;
     this.ty += dy;
+    this.adjusted = true;
   }
 
   toScreen([x, y]) {
@@ -244,14 +252,18 @@ export class EditorView {
       const [sx, sy] = this.toScreen(p);
       const colour = GROUP_COLOURS[model.jointGroup[name]] ?? '#555';
       const selected = selection.has(name);
-      const r = (face ? FACE_RADIUS : BODY_RADIUS) + (selected ? 1.5 : 0) + (name === model.hover ? 1.5 : 0);
+      const guessed = model.guessed.has(name) && !selected;
+      const base = face ? (guessed ? GUESSED_FACE_RADIUS : FACE_RADIUS) : BODY_RADIUS;
+      const r = base + (selected ? 1.5 : 0) + (name === model.hover ? 1.5 : 0);
       ctx.beginPath();
       ctx.arc(sx, sy, r, 0, 2 * Math.PI);
-      if (model.guessed.has(name) && !selected) {
+      if (guessed) {
         ctx.fillStyle = '#ffffff';
         ctx.fill();
-        ctx.setLineDash([2.5, 2]);
-        ctx.lineWidth = face ? 1.4 : 2.2;
+        // Whole dashes around the ring, so it never closes into a blob or a square.
+        const dash = (Math.PI * r) / GUESSED_DASHES[face ? 'face' : 'body'];
+        ctx.setLineDash([dash, dash]);
+        ctx.lineWidth = face ? 1.8 : 2.2;
         ctx.strokeStyle = colour;
         ctx.stroke();
         ctx.setLineDash([]);

@@ -8,7 +8,7 @@
 import { EditorView, compilePaths, anchorFlags } from './editor-view.js';
 import {
   History, bounds, centreOf, cloneJoints, jointsEqual, mapJoints, mirrorSide,
-  rotateAbout, scaleAbout, translate,
+  rotateAbout, safeName, scaleAbout, translate,
 } from './editor-tools.js';
 import { PreviewPlayer } from './editor-preview.js';
 import { Toast, byId } from './ui.js';
@@ -66,7 +66,7 @@ const ui = {
   openLive: byId('open-live'),
 };
 
-const toast = new Toast(byId('toast'));
+const toast = new Toast(byId('toast'), { anchor: ui.canvasBox });
 const view = new EditorView(ui.canvas);
 const edits = new History();   // undo/redo of joints and pins
 
@@ -81,12 +81,13 @@ const state = {
   hover: null,
   selectedPath: null,
   binding: null,
-  guessed: new Set(),     // joints not detected (drawn as rings until the user moves them)
+  guessed: new Set(),     // joints not detected, still where the auto-rig put them (drawn as rings)
   jointGroup: {},
   mode: 'joints',
   drag: null,
   spaceDown: false,
   dirty: false,
+  clean: null,            // {joints, pins, name} as last saved or opened: "no unsaved changes"
   savedId: null,
   savedNames: new Set(),  // names of the rigs saved on the server (saving over one replaces it)
   rigId: null,            // the stored rig this document was opened from, if any
@@ -225,11 +226,7 @@ async function openRig(id) {
   try {
     const doc = await requestJson('GET', `/api/rigs/${encodeURIComponent(id)}/edit`);
     state.sourceText = null;
-    loadDocument(doc, { rigId: id });
-    if (id.startsWith('saved:')) {
-      state.savedId = id;
-      setDirty(false);
-    }
+    loadDocument(doc, { rigId: id, savedId: id.startsWith('saved:') ? id : null });
     window.history.replaceState(null, '', `/editor?rig=${encodeURIComponent(id)}`);
   } catch (error) {
     toast.show(`Could not open ${id}: ${error.message}`);
@@ -239,11 +236,12 @@ async function openRig(id) {
   }
 }
 
-function loadDocument(doc, { rigId }) {
+function loadDocument(doc, { rigId, savedId = null }) {
   preview.stop();
+  preview.clear();                    // no frame of the previous character
   state.doc = doc;
   state.rigId = rigId;
-  state.savedId = null;
+  state.savedId = savedId;
   state.paths = compilePaths(doc.paths);
   state.points = Float64Array.from(doc.paths.flatMap((p) => p.points));
   state.anchors = anchorFlags(doc.paths);
@@ -254,11 +252,10 @@ function loadDocument(doc, { rigId }) {
   state.binding = doc.binding;
   state.previewRigId = null;
   state.jointGroup = jointGroups(doc.sets);
-  const sources = doc.report?.joints ?? {};
-  state.guessed = new Set(Object.keys(sources).filter((n) => sources[n] === 'guessed' || sources[n] === 'fitted'));
+  refreshGuessed();
   edits.clear();
-  setDirty(false);
-  ui.name.value = doc.name || '';
+  ui.name.value = doc.name || '';     // before the save state: it compares this name
+  markClean();
   ui.empty.hidden = true;
   for (const section of [ui.reportSection, ui.selectSection, ui.bindingSection, ui.previewSection]) {
     section.hidden = false;
@@ -269,7 +266,7 @@ function loadDocument(doc, { rigId }) {
   showReport(doc.report, doc.warnings);
   updatePathPanel();
   view.resize();
-  view.fit(doc.view_box, state.joints);
+  view.fit(doc.view_box, state.joints);   // refitted on resizes until the user zooms or pans
   redraw();
 }
 
@@ -371,15 +368,12 @@ function restore(snap) {
 function commit(before) {
   if (jointsEqual(before.joints, state.joints) && samePins(before.pins, state.pins)) return;
   edits.record(before);
-  for (const name of Object.keys(state.joints)) {
-    const old = before.joints[name];
-    if (old && (old[0] !== state.joints[name][0] || old[1] !== state.joints[name][1])) state.guessed.delete(name);
-  }
   afterEdit();
 }
 
 function afterEdit() {
-  setDirty(true);
+  refreshGuessed();
+  updateDirty();
   updateHistoryButtons();
   updatePathPanel();
   scheduleBinding();
@@ -407,22 +401,55 @@ function updateHistoryButtons() {
   ui.redo.disabled = !edits.canRedo;
 }
 
-function setDirty(dirty) {
-  state.dirty = dirty;
-  ui.saveState.textContent = !state.doc ? '' : dirty ? 'Unsaved changes' : state.savedId ? 'Saved' : '';
-  ui.saveState.dataset.state = dirty ? 'dirty' : 'clean';
-  updateHistoryButtons();
-  warnIfTaken();
+/** Guessed joints are drawn as rings while they stay where the auto-rig put them (undo too). */
+function refreshGuessed() {
+  const sources = state.doc.report?.joints ?? {};
+  const placed = state.doc.joints;
+  state.guessed = new Set(Object.keys(sources).filter((name) => {
+    const here = state.joints[name];
+    return (sources[name] === 'guessed' || sources[name] === 'fitted')
+      && here && placed[name] && here[0] === placed[name][0] && here[1] === placed[name][1];
+  }));
 }
 
-/** Saving under the name of another saved rig replaces it: say so before it happens. */
-function warnIfTaken() {
-  const name = ui.name.value.trim();
-  const own = state.savedId === `saved:${name}`;
-  if (state.doc && name && !own && state.savedNames.has(name)) {
-    ui.saveState.textContent = `Saving replaces the saved “${name}”`;
-    ui.saveState.dataset.state = 'dirty';
-  }
+/** The current document, as saved or opened: undoing back to it leaves nothing unsaved. */
+function markClean() {
+  state.clean = { ...snapshot(), name: safeName(currentName()) };
+  updateDirty();
+}
+
+function updateDirty() {
+  const { clean } = state;
+  // A saved rig given another name would be saved as a new rig: that is a change too.
+  state.dirty = Boolean(state.doc && clean) && (!jointsEqual(clean.joints, state.joints)
+    || !samePins(clean.pins, state.pins)
+    || (state.savedId !== null && safeName(currentName()) !== clean.name));
+  showSaveState();
+  updateHistoryButtons();
+}
+
+function showSaveState() {
+  const taken = takenName();
+  const nameless = Boolean(state.doc) && safeName(currentName(), '') === '';   // the server refuses it
+  let text = '';
+  if (!state.doc) text = '';
+  else if (nameless) text = 'The name needs a letter or a digit';
+  else if (taken) text = `Saving replaces the saved “${taken}”`;
+  else if (state.dirty) text = 'Unsaved changes';
+  else if (state.savedId) text = 'Saved';
+  ui.saveState.textContent = text;
+  ui.saveState.title = text;          // in full, should a long name be cut short
+  ui.saveState.dataset.state = nameless || taken || state.dirty ? 'dirty' : 'clean';
+}
+
+/**
+ * The saved rig that saving now would replace (other than this one), or null. Compared
+ * as the server compares names: by the file name it would write.
+ */
+function takenName() {
+  if (!state.doc) return null;
+  const stem = safeName(currentName());
+  return stem !== state.savedId?.replace(/^saved:/, '') && state.savedNames.has(stem) ? stem : null;
 }
 
 function editJoints(names, fn) {
@@ -574,7 +601,7 @@ async function save(event) {
     state.savedId = info.id;
     state.rigId = info.id;
     ui.name.value = info.name;
-    setDirty(false);
+    markClean();
     window.history.replaceState(null, '', `/editor?rig=${encodeURIComponent(info.id)}`);
     ui.savedSection.hidden = false;
     ui.savedText.textContent = `Saved as “${info.name}” (${info.file}). It is now in the live page's `
@@ -598,7 +625,7 @@ async function download() {
     const url = URL.createObjectURL(blob);
     const link = document.createElement('a');
     link.href = url;
-    link.download = `${currentName().replace(/[^A-Za-z0-9_-]+/g, '-') || 'rig'}.svg`;
+    link.download = `${safeName(currentName())}.svg`;     // the name the server would save it under
     document.body.append(link);
     link.click();
     link.remove();
@@ -613,6 +640,7 @@ async function loadRigList() {
     const { rigs } = await requestJson('GET', '/api/rigs');
     const options = [new Option('Choose a rig…', '')];
     state.savedNames = new Set(rigs.filter((rig) => rig.kind === 'saved').map((rig) => rig.name));
+    showSaveState();
     for (const rig of rigs) {
       if (rig.kind === 'upload') continue;
       options.push(new Option(`${rig.name}${rig.kind === 'saved' ? ' (saved)' : ''}`, rig.id));
@@ -862,10 +890,7 @@ function wire() {
   ui.redo.addEventListener('click', redo);
   ui.saveForm.addEventListener('submit', save);
   ui.download.addEventListener('click', download);
-  ui.name.addEventListener('input', () => {
-    if (state.doc && state.savedId) setDirty(true);
-    warnIfTaken();
-  });
+  ui.name.addEventListener('input', updateDirty);
   for (const button of document.querySelectorAll('[data-set]')) {
     button.addEventListener('click', () => selectSet(button.dataset.set));
   }
@@ -897,9 +922,10 @@ function wire() {
   window.addEventListener('beforeunload', (event) => {
     if (state.dirty) event.preventDefault();
   });
+  // Until the user zooms or pans, the figure is refitted whenever the canvas changes size
+  // (panels appearing, the page reflowing on a narrow screen, the window resized).
   new ResizeObserver(() => {
-    const first = view.canvas.width <= 1;
-    if (view.resize() && state.doc && first) view.fit(state.doc.view_box, state.joints);
+    if (view.resize() && state.doc && !view.adjusted) view.fit(state.doc.view_box, state.joints);
     redraw();
   }).observe(ui.canvas);
 }

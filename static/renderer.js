@@ -92,6 +92,14 @@ export class StageRenderer {
     this.render();
   }
 
+  /** Blank canvas until the next `show` (another character is on its way). */
+  clear() {
+    this.rig = null;
+    this.pose = null;
+    this.shapes = null;
+    this.render();
+  }
+
   setSkeletonVisible(visible) {
     this.showSkeleton = visible;
     this.render();

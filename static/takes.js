@@ -56,6 +56,29 @@ function submitButton(label) {
   return node;
 }
 
+/**
+ * When a take was made, as [whole seconds, sub-second digits] so that a finer `created`
+ * (2024-05-01T10:00:00.123456Z) sorts correctly against a coarser one (…:00Z).
+ */
+function createdKey(take) {
+  if (typeof take.created === 'number') {               // seconds since 1970
+    const [whole, fraction = ''] = String(take.created).split('.');
+    return [Number(whole) * 1000, fraction.padEnd(9, '0')];
+  }
+  const match = /^([^.]*?)(?:\.(\d+))?(Z|[+-]\d\d:?\d\d)?$/.exec(take.created ?? '') ?? [];
+  const whole = Date.parse(`${match[1] ?? ''}${match[3] ?? 'Z'}`);
+  return [Number.isFinite(whole) ? whole : 0, (match[2] ?? '').padEnd(9, '0')];
+}
+
+/** Newest first; takes made within the same instant keep a fixed order by id. */
+export function newestFirst(a, b) {
+  const [secondsA, fractionA] = createdKey(a);
+  const [secondsB, fractionB] = createdKey(b);
+  if (secondsA !== secondsB) return secondsB - secondsA;
+  if (fractionA !== fractionB) return fractionA < fractionB ? 1 : -1;
+  return a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+}
+
 async function api(method, path, body) {
   const options = { method, headers: {} };
   if (body !== undefined) {
@@ -79,6 +102,7 @@ class TakeCard {
     this.panel = panel;
     this.take = take;
     this.job = null;           // the current or last export job of this take
+    this.links = new Map();    // format -> its download link, one per finished export
     this.root = element('li', 'take');
     this.root.dataset.takeId = take.id;
 
@@ -110,11 +134,12 @@ class TakeCard {
     this.jobText = element('span', 'take-job-text');
     this.cancelButton = button('Cancel', 'button-light take-cancel');
     this.cancelButton.addEventListener('click', () => panel.cancelExport(this));
-    this.download = element('a', 'take-download');
-    this.download.hidden = true;
-    this.jobBox.append(this.progress, this.jobText, this.cancelButton, this.download);
+    this.jobBox.append(this.progress, this.jobText, this.cancelButton);
 
-    this.root.append(head, this.summary, exports, this.jobBox, this.buildEditor());
+    this.downloads = element('div', 'take-downloads');
+    this.downloads.setAttribute('aria-label', 'Downloads');
+
+    this.root.append(head, this.summary, exports, this.jobBox, this.downloads, this.buildEditor());
     this.update(take);
   }
 
@@ -186,27 +211,88 @@ class TakeCard {
     this.playButton.setAttribute('aria-pressed', String(playing));
   }
 
+  /** A new export of `format` was asked for: its old link must not be clicked meanwhile. */
+  startingExport(format) {
+    for (const node of this.exportButtons) node.disabled = true;
+    const link = this.links.get(format);
+    if (link) setLinkStale(link, true);
+    this.jobBox.hidden = false;
+    this.jobBox.dataset.state = 'queued';
+    this.progress.hidden = false;
+    this.progress.value = 0;
+    this.cancelButton.hidden = true;       // nothing to cancel until the server made the job
+    this.jobText.hidden = false;
+    this.jobText.textContent = `${formatLabel(format)}: starting…`;
+  }
+
+  /** The export could not even start: the previous file of that format is still good. */
+  exportRefused(format) {
+    for (const node of this.exportButtons) node.disabled = false;
+    const link = this.links.get(format);
+    if (link) setLinkStale(link, false);
+    this.jobBox.hidden = true;
+  }
+
   showJob(job) {
     this.job = job;
     const running = job.state === 'queued' || job.state === 'running';
-    this.jobBox.hidden = false;
+    this.jobBox.hidden = job.state === 'done';
     this.jobBox.dataset.state = job.state;
     this.progress.hidden = !running;
     this.progress.value = job.progress ?? 0;
     this.cancelButton.hidden = !running;
-    this.download.hidden = job.state !== 'done';
     this.jobText.hidden = job.state === 'done';
     for (const node of this.exportButtons) node.disabled = running;
-    const label = FORMATS.find((format) => format.id === job.format)?.label ?? job.format;
+    const label = formatLabel(job.format);
     if (job.state === 'queued') this.jobText.textContent = `${label}: waiting…`;
     else if (job.state === 'running') this.jobText.textContent = `${label}: ${Math.round(100 * (job.progress ?? 0))}%`;
-    else if (job.state === 'done') {
-      this.jobText.textContent = '';
-      this.download.href = job.download;
-      this.download.download = job.filename;
-      this.download.textContent = `⬇ ${job.filename} (${formatBytes(job.result?.bytes)})`;
-    } else if (job.state === 'cancelled') this.jobText.textContent = `${label} export cancelled.`;
+    else if (job.state === 'done') this.showDownload(job);
+    else if (job.state === 'cancelled') this.jobText.textContent = `${label} export cancelled.`;
     else this.jobText.textContent = `${label} export failed: ${job.error}`;
+    // A cancelled or failed export leaves the earlier file of its format downloadable.
+    if (!running && job.state !== 'done') {
+      const link = this.links.get(job.format);
+      if (link) setLinkStale(link, false);
+    }
+  }
+
+  /** One link per format, in the order of the export buttons; a newer export replaces its own. */
+  showDownload(job) {
+    let link = this.links.get(job.format);
+    if (!link) {
+      link = element('a', 'take-download');
+      link.dataset.format = job.format;
+      this.links.set(job.format, link);
+      const order = (format) => FORMATS.findIndex((f) => f.id === format);
+      const next = [...this.links.values()].find((other) => order(other.dataset.format) > order(job.format));
+      this.downloads.insertBefore(link, next ?? null);
+    }
+    delete link.dataset.href;             // the new file replaces the one kept while stale
+    link.href = job.download;
+    link.download = job.filename;
+    link.dataset.job = job.id;
+    link.textContent = `⬇ ${job.filename} (${formatBytes(job.result?.bytes)})`;
+    setLinkStale(link, false);
+  }
+}
+
+function formatLabel(format) {
+  return FORMATS.find((f) => f.id === format)?.label ?? format;
+}
+
+/** A stale link keeps its place but cannot be followed (no href) until its export ends. */
+function setLinkStale(link, stale) {
+  link.classList.toggle('stale', stale);
+  if (stale) {
+    link.dataset.href = link.getAttribute('href') ?? link.dataset.href ?? '';
+    link.removeAttribute('href');
+    link.setAttribute('aria-disabled', 'true');
+    link.title = 'A new export of this format is on its way';
+  } else {
+    if (link.dataset.href) link.href = link.dataset.href;
+    delete link.dataset.href;
+    link.removeAttribute('aria-disabled');
+    link.removeAttribute('title');
   }
 }
 
@@ -216,10 +302,14 @@ export class TakesPanel {
    * @param {{show(message: string): void}} options.toast
    * @param {() => string|null} options.currentRig   the rig id exports and playback use
    * @param {() => string} options.currentMode       'camera' | 'demo' | 'starting'
+   * @param {() => object} [options.currentSettings]  mirror, follow, smoothing: exports look like playback
    * @param {object} options.hooks                   window.poseAnimator, for tests
+   * @param {() => void} [options.onPlaybackChange]   a take started or stopped playing
    */
-  constructor({ toast, currentRig, currentMode, hooks }) {
+  constructor({ toast, currentRig, currentMode, hooks, onPlaybackChange = () => {}, currentSettings = () => ({}) }) {
     this.toast = toast;
+    this.currentSettings = currentSettings;
+    this.onPlaybackChange = onPlaybackChange;
     this.currentRig = currentRig;
     this.currentMode = currentMode;
     this.socket = null;
@@ -344,6 +434,11 @@ export class TakesPanel {
     return { id: this.playing.id, t: (performance.now() - this.playing.startedAt) / 1000 };
   }
 
+  /** The name of the take playing back, or null. */
+  playingName() {
+    return this.playing?.name ?? null;
+  }
+
   togglePlayback(take) {
     if (this.playing?.id === take.id) {
       this.stopPlayback();
@@ -357,6 +452,7 @@ export class TakesPanel {
     this.hooks.playing = take.id;
     for (const card of this.cards.values()) card.showPlaying(card.take.id === take.id);
     this.tick();
+    this.onPlaybackChange();
   }
 
   stopPlayback() {
@@ -365,6 +461,7 @@ export class TakesPanel {
     this.hooks.playing = null;
     for (const card of this.cards.values()) card.showPlaying(false);
     this.tick();
+    this.onPlaybackChange();
   }
 
   // ------------------------------------------------------------ the list
@@ -377,7 +474,7 @@ export class TakesPanel {
       this.toast.show(`Could not list the takes: ${error.message}`);
       return;
     }
-    this.takes = data.takes ?? [];
+    this.takes = [...(data.takes ?? [])].sort(newestFirst);
     this.hooks.takes = this.takes;
     const seen = new Set();
     const cards = this.takes.map((take) => {
@@ -400,7 +497,13 @@ export class TakesPanel {
     this.ui.empty.hidden = this.takes.length > 0;
     if (this.playing && !seen.has(this.playing.id)) this.stopPlayback();
     const playing = this.playing && this.takes.find((take) => take.id === this.playing.id);
-    if (playing) this.playing.duration = playing.trimmed_duration;
+    if (playing) {
+      this.playing.duration = playing.trimmed_duration;
+      if (this.playing.name !== playing.name) {
+        this.playing.name = playing.name;       // renamed while playing
+        this.onPlaybackChange();
+      }
+    }
   }
 
   async rename(card, name) {
@@ -435,10 +538,12 @@ export class TakesPanel {
   // ------------------------------------------------------------ exports
 
   async startExport(card, format) {
+    card.startingExport(format);          // at once: the old link must not be clicked meanwhile
     let job;
     try {
-      job = await api('POST', `/api/takes/${card.take.id}/export`, { format, rig: this.currentRig() });
+      job = await api('POST', `/api/takes/${card.take.id}/export`, { ...this.currentSettings(), format, rig: this.currentRig() });
     } catch (error) {
+      card.exportRefused(format);
       this.toast.show(error.message);
       return;
     }

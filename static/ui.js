@@ -5,17 +5,42 @@ const HUD_REFRESH_MS = 500;
 
 export const byId = (id) => document.getElementById(id);
 
+const TOAST_INSET_PX = 60;        // below the badges and hints at the top of the anchor
+const TOAST_MARGIN_PX = 12;
+
 export class Toast {
-  constructor(element) {
+  /**
+   * @param {HTMLElement} element
+   * @param {{anchor?: HTMLElement}} options  the toast shows near the top of `anchor` (a
+   *        canvas with no buttons on it) so it never hides a control; without one, at the
+   *        bottom of the window.
+   */
+  constructor(element, { anchor = null } = {}) {
     this.element = element;
+    this.anchor = anchor;
     this.hideTimer = null;
   }
 
   show(message) {
     this.element.textContent = message;
+    this.place();
     this.element.classList.add('visible');
     clearTimeout(this.hideTimer);
     this.hideTimer = setTimeout(() => this.element.classList.remove('visible'), TOAST_VISIBLE_MS);
+  }
+
+  /** Over the anchor's upper part while it is on screen, else at the top of the window. */
+  place() {
+    if (!this.anchor) return;
+    const box = this.anchor.getBoundingClientRect();
+    const onScreen = box.bottom > TOAST_INSET_PX + 40 && box.top < window.innerHeight;
+    const top = onScreen ? Math.max(TOAST_MARGIN_PX, box.top + TOAST_INSET_PX) : TOAST_MARGIN_PX;
+    const left = onScreen ? box.left + box.width / 2 : window.innerWidth / 2;
+    const room = onScreen ? box.width - 2 * TOAST_MARGIN_PX : window.innerWidth;
+    this.element.classList.add('anchored');
+    this.element.style.setProperty('--toast-top', `${Math.round(top)}px`);
+    this.element.style.setProperty('--toast-left', `${Math.round(left)}px`);
+    this.element.style.setProperty('--toast-room', `${Math.max(160, Math.round(room))}px`);
   }
 }
 

@@ -104,3 +104,40 @@ def dance_jpegs(width: int = 480, limit: int | None = None) -> list[bytes]:
         frames.append(cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, 75])[1].tobytes())
     cap.release()
     return frames
+
+
+class TerminalProcess:
+    """A command whose stderr is a pseudo-terminal, as in a shell (progress bars show)."""
+
+    def __init__(self, args, cwd):
+        import pty
+        import subprocess
+        self._master, slave = pty.openpty()
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, cwd=cwd)
+        os.close(slave)
+        self.terminal = ""
+
+    def read_until(self, text: str | None = None, timeout: float = 300) -> str:
+        """What the terminal shows until ``text`` appears (or the command closes it)."""
+        import select
+        import time
+        deadline = time.time() + timeout
+        while time.time() < deadline and (text is None or text not in self.terminal):
+            ready, _, _ = select.select([self._master], [], [], 0.5)
+            if not ready:
+                continue
+            try:
+                chunk = os.read(self._master, 65536)
+            except OSError:                      # the command closed the terminal
+                break
+            if not chunk:
+                break
+            self.terminal += chunk.decode(errors="replace")
+        return self.terminal
+
+    def finish(self, timeout: float = 300) -> tuple[int, str, str]:
+        """(status, stdout, everything the terminal showed)."""
+        self.read_until(None, timeout)
+        os.close(self._master)
+        out = self.proc.stdout.read().decode()
+        return self.proc.wait(timeout=timeout), out, self.terminal

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageSequence
 
-from conftest import PA_RIGS, ROOT
+from conftest import PA_RIGS, ROOT, TerminalProcess
 from server.demo_motion import demo_track
 from server.export import (ExportCancelled, ExportOptions, even_frames, export_track, format_for_path,
                            static_svg)
@@ -349,16 +349,11 @@ def test_cli_export_errors_are_one_line(tmp_path, args, message):
 
 def test_ctrl_c_cancels_a_long_export_cleanly(tmp_path):
     """The demo dance as a 720 px MP4 takes many seconds; Ctrl+C stops it, leaving no file."""
-    proc = subprocess.Popen([sys.executable, "-m", "server", "render", "--out", "dance.mp4"],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 60
-    progress = ""
-    while time.time() < deadline and "exporting mp4" not in progress:
-        progress += proc.stderr.read(1) or ""                    # the tqdm bar on stderr
-    assert "exporting mp4" in progress
+    run = TerminalProcess([sys.executable, "-m", "server", "render", "--out", "dance.mp4"], tmp_path)
+    assert "exporting mp4" in run.read_until("exporting mp4", timeout=60)      # the progress bar
     time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    run.proc.send_signal(signal.SIGINT)
+    status, _, err = run.finish(timeout=30)
+    assert status == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []                        # no output, no partial file

@@ -11,7 +11,7 @@ import defusedxml.ElementTree as SafeET
 import numpy as np
 import pytest
 
-from conftest import DANCE, IMAGES, PA_RIGS, ROOT
+from conftest import DANCE, IMAGES, PA_RIGS, ROOT, TerminalProcess
 from server.cli import main
 from server.posetrack import BODY_NAMES, PoseTrack
 from server.rig import load_rig
@@ -79,32 +79,11 @@ def test_the_characters_hands_follow_the_tracked_wrists(dance_render, dance_trac
         assert np.ptp(hand_track[:, 1]) > 100        # the hand really travels
 
 
-def _run_with_terminal(args, cwd) -> tuple[int, str, str]:
-    """Run with stderr on a pseudo-terminal, as in a shell: (status, stdout, stderr)."""
-    import os
-    import pty
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=slave, cwd=cwd)
-    os.close(slave)
-    terminal = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:                    # the child closed the terminal
-            break
-        if not chunk:
-            break
-        terminal += chunk
-    os.close(master)
-    out = proc.stdout.read().decode()
-    return proc.wait(timeout=300), out, terminal.decode(errors="replace")
-
-
 def test_render_straight_from_the_clip_with_progress_and_summary(tmp_path):
     out = tmp_path / "girl.svg"
     args = [sys.executable, "-m", "server", "render", "--rig", str(PA_RIGS / "girl.svg"),
             "--input", str(DANCE), "--out", str(out), "--fps", "10"]
-    status, stdout, terminal = _run_with_terminal(args, ROOT)
+    status, stdout, terminal = TerminalProcess(args, ROOT).finish()
     assert status == 0, terminal
     assert re.search(r"40 frame\(s\), 100% with a person, [\d.]+ s, [\d.]+ frames/s", stdout)
     assert "tracking" in terminal and "exporting svg" in terminal      # the progress bars

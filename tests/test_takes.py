@@ -431,7 +431,7 @@ def test_the_page_records_plays_back_and_exports(server):
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+        page = browser.new_page(bypass_csp=True, viewport={"width": 1280, "height": 900}, accept_downloads=True)
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.on("dialog", lambda dialog: dialog.accept())
