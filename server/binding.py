@@ -222,12 +222,19 @@ def _inside_contour(points: np.ndarray, z: np.ndarray) -> np.ndarray:
     ts = np.linspace(0.0, 1.0, FLATTEN_STEPS, endpoint=False)
     basis = np.stack([(1 - ts) ** 3, 3 * (1 - ts) ** 2 * ts, 3 * (1 - ts) * ts ** 2, ts ** 3], axis=1)
     ring = (pts[3 * np.arange(n_seg)[:, None] + np.arange(4)[None, :]] @ basis.T).ravel()
+    inside = np.zeros(len(z), dtype=bool)
+    # Only points within the contour's box can be inside it (most pieces are small).
+    box = ((z.real >= ring.real.min()) & (z.real <= ring.real.max())
+           & (z.imag >= ring.imag.min()) & (z.imag <= ring.imag.max()))
+    if not box.any():
+        return inside
     p0, p1 = ring[None, :], np.roll(ring, -1)[None, :]                 # fills close every contour
-    zi = z[:, None]
+    zi = z[box][:, None]
     cross = (p1 - p0).real * (zi.imag - p0.imag) - (p1 - p0).imag * (zi.real - p0.real)
     up = (p0.imag <= zi.imag) & (p1.imag > zi.imag) & (cross > 0)
     down = (p0.imag > zi.imag) & (p1.imag <= zi.imag) & (cross < 0)
-    return up.sum(axis=1) != down.sum(axis=1)
+    inside[box] = up.sum(axis=1) != down.sum(axis=1)
+    return inside
 
 
 def _anchor_of_each_point(paths, offsets) -> np.ndarray:
