@@ -20,12 +20,22 @@ class UserError(Exception):
     pass
 
 
+class Terminated(BaseException):
+    """SIGTERM, raised where the program is, so unfinished files are cleaned up as
+    they are on Ctrl+C."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
+    previous = _on_sigterm(_raise_terminated)
     try:
         return args.run(args) or 0
     except (UserError, SvgError, MediaError, ValueError, OSError) as exc:
@@ -34,6 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("pose-animator: interrupted", file=sys.stderr)
         return 130
+    except Terminated:
+        print("pose-animator: terminated", file=sys.stderr)
+        return 143
+    finally:
+        _on_sigterm(previous)
+
+
+def _on_sigterm(handler):
+    """Install a SIGTERM handler (main thread only); returns the one it replaces."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread() or handler is None:
+        return None
+    return signal.signal(signal.SIGTERM, handler)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -357,3 +357,10 @@ def test_ctrl_c_cancels_a_long_export_cleanly(tmp_path):
     assert status == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []                        # no output, no partial file
+    # A plain kill (SIGTERM, as from a process manager) cleans up the same way.
+    run = TerminalProcess([sys.executable, "-m", "server", "render", "--out", "dance.mp4"], tmp_path)
+    assert "exporting mp4" in run.read_until("exporting mp4", timeout=60)
+    run.proc.terminate()
+    status, _, err = run.finish(timeout=30)
+    assert status == 143 and "terminated" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
