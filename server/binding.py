@@ -25,6 +25,7 @@ EPSILON_REL = 1e-3   # weight regulariser, relative to the median bone length
 COLLINEAR_COS = 0.99
 BONE_SAMPLES = 9        # points along each bone tested against the filled pieces
 MIN_SAMPLES_INSIDE = 2  # a bone "runs through" a piece with this many samples inside
+LIMB_GROUPS = ("leftArm", "rightArm", "leftLeg", "rightLeg")
 MIN_PIECE_SHARE = 0.3   # of a boneless piece's points, for a group to keep any of it
 FLATTEN_STEPS = 4       # polygon points per cubic for the inside test
 
@@ -167,7 +168,7 @@ def _candidate_bones(rig, skeleton, paths, offsets, q, a, b) -> np.ndarray:
     anchor = _anchor_of_each_point(paths, offsets)
     dist, _, _ = _bone_local_coordinates(q[anchor], a, b)           # anchors' distances
     group_dist = np.where(member[None, :, :], dist[:, None, :], np.inf).min(axis=2)
-    allowed = _groups_for_pieces(paths, group_dist, a, b, member)
+    allowed = _groups_for_pieces(paths, group_dist, a, b, member, group_names)
     nearest = np.argmin(np.where(allowed, group_dist, np.inf), axis=1)
     candidates[:] = member[nearest]
     for k, group in enumerate(rig.secondary):
@@ -182,48 +183,83 @@ def _candidate_bones(rig, skeleton, paths, offsets, q, a, b) -> np.ndarray:
     return candidates
 
 
-def _groups_for_pieces(paths, group_dist, a, b, member) -> np.ndarray:
+def _groups_for_pieces(paths, group_dist, a, b, member, group_names) -> np.ndarray:
     """(points, groups): the groups each point may bind to, decided per piece of the
     drawing (each closed contour of a filled shape).
 
     Nearness alone is fooled by the drawing: a hand hanging beside the trousers is
     nearer to part of their outline than the legs are, and binding that part to the
     arm tears the trousers open as soon as the arm moves. So a piece may only bind to
-    the groups with a bone running through its inside; a piece with no bone inside
-    (a hand at the end of its bone, a shoe, a button) moves with the groups nearest to
-    most of it. Outlines and open strokes bind by nearness alone."""
+    the groups with a bone running through its inside. A piece drawn on top of
+    another with no limb running through it (a pocket, a shading, a button) also binds
+    to the groups of the piece beneath, so the two move alike; a limb drawn over the
+    body (a side view's arm) stays that limb. A piece on its own with no bone inside
+    (a hand at the end of its bone, a shoe) moves with the groups nearest to most of it. Outlines and open strokes bind by nearness
+    alone."""
     allowed = np.ones(group_dist.shape, dtype=bool)
     along = np.linspace(0.1, 0.9, BONE_SAMPLES)
     samples = (a[:, None] + along[None, :] * (b - a)[:, None]).ravel()     # (B * S,)
-    start = 0
-    for path in paths:
-        local = 0
-        for n_seg, _closed in path.subpaths:
-            end, count = start + 1 + 3 * n_seg, 1 + 3 * n_seg
-            if path.style.fill is not None and n_seg:
-                inside = _inside_contour(path.points[local:local + count], samples)
-                through = inside.reshape(len(a), -1).sum(axis=1) >= MIN_SAMPLES_INSIDE
-                groups = (member & through[None, :]).any(axis=1)
-                if not groups.any():
-                    share = np.bincount(np.argmin(group_dist[start:end], axis=1),
-                                        minlength=len(member)) / (end - start)
-                    groups = (share >= MIN_PIECE_SHARE) | (share == share.max())
-                allowed[start:end] = groups
-            start, local = end, local + count
+    pieces = _filled_pieces(paths)
+    limbs = np.array([name in LIMB_GROUPS for name in group_names])
+    resolved: list[np.ndarray] = []
+    for k, (start, end, ring) in enumerate(pieces):
+        through = _inside_ring(ring, samples).reshape(len(a), -1).sum(axis=1) >= MIN_SAMPLES_INSIDE
+        groups = (member & through[None, :]).any(axis=1)
+        beneath = _piece_beneath(pieces, k) if not (groups & limbs).any() else None
+        if beneath is not None:
+            groups = groups | resolved[beneath]       # a detail moves like what it is drawn on
+        elif not groups.any():
+            share = np.bincount(np.argmin(group_dist[start:end], axis=1),
+                                minlength=len(member)) / (end - start)
+            groups = (share >= MIN_PIECE_SHARE) | (share == share.max())
+        resolved.append(groups)
+        allowed[start:end] = groups
     return allowed
 
 
-def _inside_contour(points: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Whether points z (complex) lie inside one closed contour of cubics (its control
-    points, (1 + 3n, 2)): the contour flattened to a polygon, then the winding number
-    of every point at once (non-zero rule)."""
+def _filled_pieces(paths) -> list[tuple[int, int, np.ndarray]]:
+    """(first point, end, outline polygon) of every closed contour of a filled path, in
+    drawing order."""
+    pieces, start = [], 0
+    for path in paths:
+        local = 0
+        for n_seg, _closed in path.subpaths:
+            count = 1 + 3 * n_seg
+            if path.style.fill is not None and n_seg:
+                pieces.append((start, start + count, _ring(path.points[local:local + count])))
+            start, local = start + count, local + count
+    return pieces
+
+
+def _piece_beneath(pieces, k: int) -> int | None:
+    """The piece drawn last before piece k that holds most of it (k's outline points
+    inside it), if any."""
+    ring = pieces[k][2]
+    for j in range(k - 1, -1, -1):
+        under = pieces[j][2]
+        if (ring.real.max() < under.real.min() or ring.real.min() > under.real.max()
+                or ring.imag.max() < under.imag.min() or ring.imag.min() > under.imag.max()):
+            continue                      # their boxes do not even meet
+        if _inside_ring(under, ring).mean() >= 0.5:
+            return j
+    return None
+
+
+def _ring(points: np.ndarray) -> np.ndarray:
+    """One closed contour of cubics (its control points, (1 + 3n, 2)) flattened to a
+    polygon (complex), FLATTEN_STEPS points per cubic."""
     pts = points[:, 0] + 1j * points[:, 1]
     n_seg = (len(pts) - 1) // 3
     ts = np.linspace(0.0, 1.0, FLATTEN_STEPS, endpoint=False)
     basis = np.stack([(1 - ts) ** 3, 3 * (1 - ts) ** 2 * ts, 3 * (1 - ts) * ts ** 2, ts ** 3], axis=1)
-    ring = (pts[3 * np.arange(n_seg)[:, None] + np.arange(4)[None, :]] @ basis.T).ravel()
+    return (pts[3 * np.arange(n_seg)[:, None] + np.arange(4)[None, :]] @ basis.T).ravel()
+
+
+def _inside_ring(ring: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Whether points z (complex) lie inside a closed polygon: the winding number of
+    every point at once (non-zero rule)."""
     inside = np.zeros(len(z), dtype=bool)
-    # Only points within the contour's box can be inside it (most pieces are small).
+    # Only points within the polygon's box can be inside it (most pieces are small).
     box = ((z.real >= ring.real.min()) & (z.real <= ring.real.max())
            & (z.imag >= ring.imag.min()) & (z.imag <= ring.imag.max()))
     if not box.any():

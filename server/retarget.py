@@ -87,7 +87,10 @@ class Retargeter:
         self._rest_torso = np.array([rest[n] for n in _TORSO])
         self._rest_len = {bone: abs(rest[bone[1]] - rest[bone[0]]) for bone in _LIMB_BONES}
         self._rest_dir = {bone: _unit(rest[bone[1]] - rest[bone[0]]) for bone in _LIMB_BONES}
-        self._rest_floor = max(rest[n].imag for n in _ANKLES)
+        # Where the feet stand: below the hips by the legs' length, as if the character
+        # stood (a figure drawn sitting cross-legged has its ankles up by its hips).
+        self._rest_floor = max(rest[f"{side}Hip"].imag + abs(rest[f"{side}Knee"] - rest[f"{side}Hip"])
+                               + abs(rest[f"{side}Ankle"] - rest[f"{side}Knee"]) for side in ("left", "right"))
         every = np.array(list(rest.values()))
         self._extent = (complex(every.real.min(), every.imag.min()), complex(every.real.max(), every.imag.max()))
         self._has_face = rig.has_face

@@ -140,3 +140,22 @@ def test_a_hand_beside_the_trousers_does_not_tear_them_when_it_moves():
     hand_pts = points[offsets[2]:offsets[3]]
     wrist = raised[sk.joint_names.index("leftWrist")]
     assert np.abs(hand_pts[:, 0] + 1j * hand_pts[:, 1] - wrist).max() < 8     # it went with the wrist
+
+
+def test_a_detail_drawn_on_a_piece_moves_like_the_piece_beneath():
+    # A hoodie whose body also covers the upper arm hanging at its side, and a shading
+    # strip drawn along that side. The strip holds only a torso bone, yet the hoodie
+    # under it bends with the arm there: the strip must too, or it sticks out.
+    from test_rigs import _body_only_rig
+    hoodie = '<path d="M42 28 H66 V62 H42 Z" fill="#3aa"/>'
+    strip = '<path d="M58.5 33 H60.5 V58 H58.5 Z" fill="#288"/>'
+    art = _body_only_rig(hoodie + strip)
+    art = art.replace(b'id="leftElbow" cx="75" cy="45"', b'id="leftElbow" cx="63" cy="46"')
+    art = art.replace(b'id="leftWrist" cx="85" cy="60"', b'id="leftWrist" cx="64" cy="60"')
+    rig = rig_from_bytes(art)
+    binding = bind(rig)
+    groups = np.array(binding.skeleton.bone_group)[binding.main_bone]
+    offsets = binding.path_offsets
+    hoodie_groups, strip_groups = set(groups[offsets[1]:offsets[2]]), set(groups[offsets[2]:offsets[3]])
+    assert {"torso", "leftArm"} <= hoodie_groups
+    assert strip_groups == {"torso", "leftArm"}            # its arm side goes with the arm, like the hoodie's
