@@ -63,6 +63,8 @@ def read_media(path: str | Path, fps: float | None = None) -> Media:
                 return Media(w, h, fps or 30.0, 1, True, iter([(0.0, rgb)]))
     except UnidentifiedImageError:
         pass
+    except Image.DecompressionBombError:
+        raise MediaError(f"{path}: the image has too many pixels to read safely") from None
     except (OSError, ValueError) as exc:
         raise MediaError(f"{path}: damaged image ({exc})") from None
     else:
@@ -75,10 +77,14 @@ def _upright_and_bounded(im):
     orientation), scaled down if it has more pixels than tracking needs."""
     from PIL import ImageOps
 
-    from .tracking import MAX_PIXELS
+    from .tracking import MAX_PIXELS, MAX_SIDE
+    shrink = min(1.0, (MAX_PIXELS / (im.width * im.height)) ** 0.5, MAX_SIDE / max(im.size))
+    if shrink < 1.0 and im.format == "JPEG":
+        # Decode a big JPEG at a fraction of its size (far less memory), then finish.
+        im.draft("RGB", (int(im.width * shrink), int(im.height * shrink)))
     im = ImageOps.exif_transpose(im)
-    if im.width * im.height > MAX_PIXELS:
-        shrink = (MAX_PIXELS / (im.width * im.height)) ** 0.5
+    shrink = min(1.0, (MAX_PIXELS / (im.width * im.height)) ** 0.5, MAX_SIDE / max(im.size))
+    if shrink < 1.0:
         im = im.resize((max(2, int(im.width * shrink)), max(2, int(im.height * shrink))))
     return im
 

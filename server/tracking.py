@@ -36,6 +36,9 @@ class ImageError(ValueError):
 
 
 MAX_PIXELS = 4096 * 4096
+# MediaPipe's image warps (OpenCV remap) abort the whole process on a side of 32767
+# pixels or more, whatever the pixel count: no frame gets near that.
+MAX_SIDE = 8192
 
 
 def as_rgb(image) -> np.ndarray:
@@ -47,8 +50,9 @@ def as_rgb(image) -> np.ndarray:
         raise ImageError(f"expected an H x W, H x W x 3 or H x W x 4 image, got shape {arr.shape}")
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         raise ImageError(f"the image is too small ({arr.shape[1]} x {arr.shape[0]})")
-    if arr.shape[0] * arr.shape[1] > MAX_PIXELS:
-        raise ImageError(f"the image is too large ({arr.shape[1]} x {arr.shape[0]})")
+    if arr.shape[0] * arr.shape[1] > MAX_PIXELS or max(arr.shape[:2]) > MAX_SIDE:
+        raise ImageError(f"the image is too large ({arr.shape[1]} x {arr.shape[0]}; at most "
+                         f"{MAX_PIXELS:,} pixels and {MAX_SIDE} a side)")
     if arr.dtype != np.uint8:
         if np.issubdtype(arr.dtype, np.floating):
             arr = np.clip(arr * (255.0 if arr.max(initial=0) <= 1.0 else 1.0), 0, 255).astype(np.uint8)
@@ -78,8 +82,9 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError("the frame is too large") from None
     except Exception:
         raise ImageError("the frame is not a readable image") from None
-    if w * h > max_pixels:
-        raise ImageError(f"the frame is too large ({w} x {h}; at most {max_pixels:,} pixels)")
+    if w * h > max_pixels or max(w, h) > MAX_SIDE:
+        raise ImageError(f"the frame is too large ({w} x {h}; at most {max_pixels:,} pixels "
+                         f"and {MAX_SIDE} a side)")
     decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if decoded is None:
         raise ImageError("the frame is not a readable image")

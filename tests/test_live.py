@@ -127,6 +127,7 @@ def test_a_hostile_client_gets_errors_while_an_honest_one_is_served(server, hone
             ({"seq": 3, "jpeg": b""}, "empty"),
             ({"seq": 4, "jpeg": _png(20000, 20000)}, "too large"),
             ({"seq": 41, "jpeg": _png(4000, 4000)}, "too large"),     # a few kB claiming 16 Mpx
+            ({"seq": 42, "jpeg": _png(32768, 8)}, "too large"),       # few pixels, one side too long
             ({"seq": 5, "jpeg": "a string"}, "wrong type"),
             ({"seq": "6", "jpeg": good[0]}, "wrong type"),
             ({"seq": 7}, "missing field"),

@@ -207,6 +207,10 @@ def test_big_photos_are_scaled_down_not_refused(tmp_path):
     big.save(path, quality=80)
     track = track_media(path)
     assert track.frames[0].has_person and track.width * track.height <= 4096 * 4096
+    strip = tmp_path / "strip.png"
+    Image.new("RGB", (32768, 8), "white").save(strip)             # would abort MediaPipe as is
+    track = track_media(strip)
+    assert max(track.width, track.height) <= 8192 and not track.frames[0].has_person
 
 
 def test_output_that_would_destroy_something_is_refused_before_any_work(tmp_path):

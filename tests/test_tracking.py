@@ -97,6 +97,13 @@ def test_bad_pictures_are_refused_clearly():
     big.save(buf, format="PNG")
     with pytest.raises(ImageError, match="too large"):
         decode_image(buf.getvalue())
+    # Few pixels but one side beyond what MediaPipe's warps survive (it would abort).
+    with pytest.raises(ImageError, match="a side"):
+        as_rgb(np.zeros((8, 32768, 3), np.uint8))
+    thin = io.BytesIO()
+    Image.new("L", (32768, 8)).save(thin, format="PNG")
+    with pytest.raises(ImageError, match="a side"):
+        decode_image(thin.getvalue())
 
 
 def test_an_upside_down_person_is_found_with_their_face(tracker):
