@@ -388,18 +388,19 @@ def export_track(track: PoseTrack, skinner, fmt: str, out: str | os.PathLike, se
     counter = _Progress(count, progress, cancel)
     drawing = skinner.rig.drawing
     writer = {"svg": _write_svg, "frames": _write_frames_zip, "gif": _write_gif, "mp4": _write_mp4}[fmt]
-    people = [0]
+    # Frames where the person was tracked (not those where the last pose is held a
+    # moment after they left): the same count `pose-animator track` gives.
+    people = sum(track.frames[i].has_person for i in nearest_frames([f.t for f in track.frames], fps))
 
     def frames() -> Iterator:
         for i, p in enumerate(posed):
             counter.step(i)
-            people[0] += bool(p.person)
             yield p
         counter.step(count)
 
     with atomic_output(out) as tmp:
         extra = writer(tmp, frames(), drawing, fps, options) or {}
-    return _result(out, fmt, count, people[0], fps, started, extra)
+    return _result(out, fmt, count, people, fps, started, extra)
 
 
 def _playback_rate(measured: float) -> float:

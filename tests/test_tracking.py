@@ -135,8 +135,8 @@ def test_a_body_upside_down_without_a_face_is_not_a_person(tracker):
 
 
 def test_track_and_render_agree_on_who_is_a_person(tmp_path):
-    # The hand-only clip: MediaPipe reports bodies around the hand; the same frames are
-    # dropped when tracking, so the track and any render of it agree.
+    # The hand-only clip: MediaPipe reports bodies around the hand; implausible ones are
+    # dropped when tracking, so the track and any render of it agree on who is there.
     from conftest import VIDEOS
     from server.pipeline import track_media
     track = track_media(VIDEOS / "hand_only_640x360.mp4", fps=5)
@@ -145,3 +145,9 @@ def test_track_and_render_agree_on_who_is_a_person(tmp_path):
     for f in track.frames:
         if f.has_person:
             assert plausible_person(f.body, f.face, track.width, track.height)
+    # A render counts the same frames (not those where the last pose is held a moment).
+    from server.export import export_track
+    from server.pipeline import default_rig_path, skinner_for
+    from server.retarget import RetargetSettings
+    result = export_track(track, skinner_for(default_rig_path()), "svg", tmp_path / "hand.svg", RetargetSettings())
+    assert result.frames == len(track.frames) and result.with_person == sum(seen)
