@@ -23,7 +23,9 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp_path, 0o666 & ~_umask())     # an ordinary file (mkstemp made it private)
+        # The replaced file's permissions, or an ordinary new file's (mkstemp's are private).
+        mode = path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask()
+        os.chmod(tmp_path, mode)
         os.replace(tmp_path, path)
     finally:
         with contextlib.suppress(OSError):

@@ -192,7 +192,8 @@ def _render(args) -> int:
     is_photo = len(track.frames) == 1
     settings = RetargetSettings(mirror=args.mirror, follow=args.follow,
                                 smoothing=args.smoothing, static=is_photo)
-    options = ExportOptions(fps=args.fps if args.pose else None, precision=args.precision, width=args.size)
+    # A clip was already tracked at --fps; a pose track or the demo is resampled now.
+    options = ExportOptions(fps=None if args.input else args.fps, precision=args.precision, width=args.size)
     update, close = _progress(args.quiet, f"exporting {fmt}")
     try:
         result = export_track(track, skinner, fmt, out, settings, options, progress=update)
@@ -219,7 +220,8 @@ def _format_and_out(args) -> tuple[str, Path]:
     if args.format and implied and implied != args.format:
         raise UserError(f"--out {args.out} does not end in {FORMATS[fmt]} (the --format {fmt} extension)")
     out = Path(args.out) if args.out else _default_out(args).with_suffix(FORMATS[fmt])
-    return fmt, _checked_output(out, args.input, args.pose, args.rig)
+    from .pipeline import default_rig_path
+    return fmt, _checked_output(out, args.input, args.pose, args.rig or default_rig_path())
 
 
 def _checked_output(out: str | os.PathLike, *inputs: str | None) -> Path:
@@ -238,11 +240,12 @@ def _checked_output(out: str | os.PathLike, *inputs: str | None) -> Path:
     if not os.access(path.parent, os.W_OK | os.X_OK):
         raise UserError(f"{out}: cannot write in the folder {path.parent}")
     if path.exists():
-        if not os.access(path, os.W_OK):
-            raise UserError(f"{out} is read-only; not replacing it")
         for source in inputs:
             if source and Path(source).exists() and os.path.samefile(path, source):
                 raise UserError(f"{out} is also the input; writing it would destroy the input")
+        # The mode bits, not os.access: to root every file is writable.
+        if not path.stat().st_mode & 0o222 or not os.access(path, os.W_OK):
+            raise UserError(f"{out} is read-only; not replacing it")
     return path
 
 

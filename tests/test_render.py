@@ -231,8 +231,9 @@ def test_output_that_would_destroy_something_is_refused_before_any_work(tmp_path
         (["rig", str(PA_RIGS / "boy.svg"), "--out", str(tmp_path / "r.svg"), "--report", str(tmp_path / "r.svg")],
          "the same file"),
     ]
-    if os.geteuid() != 0:                      # root may write anywhere
-        cases.append((["render", "--input", str(clip), "--out", str(read_only)], "read-only"))
+    cases.append((["render", "--input", str(clip), "--out", str(read_only)], "read-only"))
+    bundled = ROOT / "rigs" / "robin.svg"                     # the default rig is an input too
+    cases.append((["render", "--out", str(bundled)], "is also the input"))
     for args, message in cases:
         started = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "server", *args], capture_output=True, text=True,
@@ -255,8 +256,10 @@ def test_a_symlink_is_written_through_and_files_get_ordinary_permissions(tmp_pat
     assert link.is_symlink() and PoseTrack.load(target).frames
     mask = os.umask(0)
     os.umask(mask)
-    for path in (target, pose):
-        assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+    assert pose.stat().st_mode & 0o777 == 0o666 & ~mask              # a new file: the usual mode
+    target.chmod(0o600)                                               # a replaced one keeps its own
+    assert main(["render", "--pose", str(pose), "--out", str(target), "--quiet"]) == 0
+    assert target.stat().st_mode & 0o777 == 0o600
 
 
 def test_mp4_by_format_whatever_the_extension(tmp_path, dance_track):
