@@ -406,7 +406,9 @@ def _fuse(frame: MaskFrame, fit: OutlineFit, pose: _Pose | None, face: np.ndarra
             joints[n], source[n] = np.asarray(p, dtype=np.float64), how
         parts[part] = how
     by_proportion = ["torso"] * (parts["torso"] == "guessed") + _complete_limbs(joints, parts, fit, notes)
-    by_proportion = [p for p in by_proportion if not (fit.cut_off and p.endswith("Leg"))]  # a bust's: noted by the fit
+    if fit.cut_off and not any(parts[leg] == "detected" for leg in ("leftLeg", "rightLeg")):
+        notes.append("bust: hips and legs placed below the picture by human proportions")
+        by_proportion = [p for p in by_proportion if not p.endswith("Leg")]
     if by_proportion:
         notes.append("placed by human proportions: " + ", ".join(PART_NAMES[p] for p in by_proportion))
     if face is not None:

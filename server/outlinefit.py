@@ -134,7 +134,6 @@ def fit_outline(frame: MaskFrame, shoe_boxes: list[tuple[float, float, float, fl
     boxes_px = [tuple(frame.to_pixels(b[:2])) + tuple(frame.to_pixels(b[2:])) for b in shoe_boxes]
     ankles = {side: _ankle(fig, legs[side], boxes_px) if side in legs else None for side, _ in SIDES}
     if cut_off:
-        notes.append("bust: hips and legs placed below the picture by human proportions")
         shoulder_y, hip_y, ankle_y, body_h = _bust_levels(fig, neck_y, head_box)
     else:
         ankle_y, body_h = _body_height(fig, neck_y, ankles)

@@ -33,7 +33,7 @@ MAX_HEAD_ROLL = np.radians(45)
 # FaceMesh sometimes "finds" a face on the back of a head, upside down: a face rolled
 # further than this from the torso is not believed.
 MAX_BELIEVED_ROLL = np.radians(70)
-IN_VIEW_SLACK = 0.08        # the joints may leave the picture by this share of their height
+IN_VIEW_SLACK = 0.02        # the drawing may leave its picture by this share of its height
 REFERENCE_EMA = 0.02        # per frame: how fast "stay centred" re-centres vertically
 FLOOR_EMA = 0.02            # per frame: how fast the floor rises when the person steps back
 NEUTRAL_FACE_EMA = 0.02     # per frame: how fast the neutral face adapts to the person
@@ -91,7 +91,9 @@ class Retargeter:
         # stood (a figure drawn sitting cross-legged has its ankles up by its hips).
         self._rest_floor = max(rest[f"{side}Hip"].imag + abs(rest[f"{side}Knee"] - rest[f"{side}Hip"])
                                + abs(rest[f"{side}Ankle"] - rest[f"{side}Knee"]) for side in ("left", "right"))
-        every = np.array(list(rest.values()))
+        # The drawing's extent at rest (its joints and every control point).
+        art = [p.points[:, 0] + 1j * p.points[:, 1] for p in rig.drawing.paths]
+        every = np.concatenate([np.array(list(rest.values()))] + art)
         self._extent = (complex(every.real.min(), every.imag.min()), complex(every.real.max(), every.imag.max()))
         self._has_face = rig.has_face
         if self._has_face:
