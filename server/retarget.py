@@ -234,9 +234,11 @@ class Retargeter:
             self._floor_y += FLOOR_EMA * (person_low - self._floor_y)    # or stepped back
         lift = (self._floor_y - person_low) * to_rig
         drop = self._rest_floor - lift - max(out[n].imag for n in _ANKLES)
-        # Kept in the picture like any other shift of the torso from its rest place.
+        # A jump must not lift the head out of the picture (sinking is no risk: the feet
+        # stay on the floor).
         torso_drop = np.mean([out[n] for n in _TORSO]).imag - self._rest_torso.mean().imag
-        drop = self._in_view(1j * (torso_drop + drop)).imag - torso_drop
+        highest = self.rig.drawing.view_box[1] - self._slack() - self._extent[0].imag
+        drop = max(torso_drop + drop, min(highest, 0.0)) - torso_drop
         for n in out:
             out[n] += 1j * drop
 
@@ -245,11 +247,14 @@ class Retargeter:
         far-away person must not fling it out of view)."""
         x, y, w, h = self.rig.drawing.view_box
         lo, hi = self._extent
-        slack = IN_VIEW_SLACK * (hi.imag - lo.imag)
+        slack = self._slack()
         x, y, w, h = x - slack, y - slack, w + 2 * slack, h + 2 * slack
         dx = np.clip(shift.real, min(0.0, x - lo.real), max(0.0, x + w - hi.real))
         dy = np.clip(shift.imag, min(0.0, y - lo.imag), max(0.0, y + h - hi.imag))
         return complex(dx, dy)
+
+    def _slack(self) -> float:
+        return IN_VIEW_SLACK * (self._extent[1].imag - self._extent[0].imag)
 
     def _place_limb_bone(self, bone, z, conf, turn, to_rig, out, out_conf):
         parent, child = bone
