@@ -407,6 +407,10 @@ function warnOnce(key, message) {
 }
 
 async function uploadRig(file) {
+  if (session.busy) {
+    toast.show('The server is busy: you can add a character once it has a place for this page.');
+    return;
+  }
   if (!session.socket?.connected) {
     toast.show('Not connected to the server — try again in a moment.');
     return;

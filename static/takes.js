@@ -327,6 +327,7 @@ export class TakesPanel {
       empty: byId('takes-empty'),
     };
     this.hooks = { recording: false, playing: null, takes: [], jobs: {} };
+    this.page = hooks;               // window.poseAnimator: hooks.busy says the server has no place
     hooks.takes = this.hooks;
     this.ui.record.addEventListener('click', () => this.toggleRecording());
     setInterval(() => this.tick(), TIMER_MS);
@@ -446,6 +447,10 @@ export class TakesPanel {
     }
     if (this.recording) {
       this.toast.show('Stop recording before playing a take.');
+      return;
+    }
+    if (this.page.busy) {
+      this.toast.show('The server is busy: a take plays once it has a place for this page.');
       return;
     }
     this.playing = { id: take.id, name: take.name, duration: take.trimmed_duration, startedAt: performance.now() };
