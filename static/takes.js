@@ -391,7 +391,8 @@ export class TakesPanel {
     }
     this.stopPlayback();
     this.pendingStart = true;
-    this.socket.emit('record_start', { source: this.currentMode() === 'demo' ? 'demo' : 'camera' });
+    // The take keeps the settings it was recorded with (exports through the API use them).
+    this.socket.emit('record_start', { ...this.currentSettings(), source: this.currentMode() === 'demo' ? 'demo' : 'camera' });
     this.updateRecordButton();
   }
 
