@@ -114,18 +114,23 @@ def test_many_frames_at_once_give_the_same_drawings_as_one_at_a_time(skinner):
         assert (visible[k] == one_visible).all()
 
 
+def _left_arm_hanging(art: str, elbow, wrist):
+    """The small body-only test rig with its left arm hanging down, and ``art`` added."""
+    from test_rigs import _body_only_rig
+    svg = _body_only_rig(art)
+    svg = svg.replace(b'id="leftElbow" cx="75" cy="45"', f'id="leftElbow" cx="{elbow[0]}" cy="{elbow[1]}"'.encode())
+    svg = svg.replace(b'id="leftWrist" cx="85" cy="60"', f'id="leftWrist" cx="{wrist[0]}" cy="{wrist[1]}"'.encode())
+    return rig_from_bytes(svg)
+
+
 def test_a_hand_beside_the_trousers_does_not_tear_them_when_it_moves():
     # The left arm hangs down beside the trousers: their right edge is nearer to the
     # forearm (2 units) than to the leg bone (4 units). Only bones running through a
     # filled piece may move it, so the trousers stay whole; the hand, with no bone
     # inside it, goes with the arm it is nearest to as a whole.
-    from test_rigs import _body_only_rig
     trousers = '<path d="M40 58 H60 V97 H40 Z" fill="#335"/>'
     hand = '<path d="M60.5 66 h3 v5 h-3 Z" fill="#fc9"/>'
-    art = _body_only_rig(trousers + hand)
-    art = art.replace(b'id="leftElbow" cx="75" cy="45"', b'id="leftElbow" cx="62" cy="48"')
-    art = art.replace(b'id="leftWrist" cx="85" cy="60"', b'id="leftWrist" cx="62" cy="66"')
-    rig = rig_from_bytes(art)
+    rig = _left_arm_hanging(trousers + hand, elbow=(62, 48), wrist=(62, 66))
     sk = Skinner(rig)
     raised = sk.rest_joints.copy()
     for name in ("leftElbow", "leftWrist"):               # the arm swings up and out
@@ -146,14 +151,9 @@ def test_a_detail_drawn_on_a_piece_moves_like_the_piece_beneath():
     # A hoodie whose body also covers the upper arm hanging at its side, and a shading
     # strip drawn along that side. The strip holds only a torso bone, yet the hoodie
     # under it bends with the arm there: the strip must too, or it sticks out.
-    from test_rigs import _body_only_rig
     hoodie = '<path d="M42 28 H66 V62 H42 Z" fill="#3aa"/>'
     strip = '<path d="M58.5 33 H60.5 V58 H58.5 Z" fill="#288"/>'
-    art = _body_only_rig(hoodie + strip)
-    art = art.replace(b'id="leftElbow" cx="75" cy="45"', b'id="leftElbow" cx="63" cy="46"')
-    art = art.replace(b'id="leftWrist" cx="85" cy="60"', b'id="leftWrist" cx="64" cy="60"')
-    rig = rig_from_bytes(art)
-    binding = bind(rig)
+    binding = bind(_left_arm_hanging(hoodie + strip, elbow=(63, 46), wrist=(64, 60)))
     groups = np.array(binding.skeleton.bone_group)[binding.main_bone]
     offsets = binding.path_offsets
     hoodie_groups, strip_groups = set(groups[offsets[1]:offsets[2]]), set(groups[offsets[2]:offsets[3]])
