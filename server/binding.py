@@ -194,8 +194,8 @@ def _groups_for_pieces(paths, group_dist, a, b, member, group_names) -> np.ndarr
     another with no limb running through it (a pocket, a shading, a button) also binds
     to the groups of the piece beneath, so the two move alike; a limb drawn over the
     body (a side view's arm) stays that limb. A piece on its own with no bone inside
-    (a hand at the end of its bone, a shoe) moves with the groups nearest to most of it. Outlines and open strokes bind by nearness
-    alone."""
+    (a hand at the end of its bone, a shoe) moves with the groups nearest to most of
+    it. Outlines and open strokes bind by nearness alone."""
     allowed = np.ones(group_dist.shape, dtype=bool)
     along = np.linspace(0.1, 0.9, BONE_SAMPLES)
     samples = (a[:, None] + along[None, :] * (b - a)[:, None]).ravel()     # (B * S,)

@@ -220,9 +220,10 @@ class Retargeter:
 
     def _plant_feet(self, out: dict, z, conf, to_rig: float) -> None:
         """Stay centred with the feet on the ground: when the person's feet are seen, the
-        character's lower foot stands where it stands at rest, lifted only by as much as
-        the person's lower foot rises above the floor they stand on (a jump). A squat
-        then bends the knees instead of sinking the whole character out of the picture."""
+        character's lower foot stands on its floor (its legs' length below its hips at
+        rest), lifted only by as much as the person's lower foot rises above the floor
+        they stand on (a jump). A squat then bends the knees instead of sinking the
+        whole character out of the picture."""
         seen = [n for n in _ANKLES if conf[_B[n]] >= MIN_LIMB_CONFIDENCE]
         if not seen:
             self._floor_y = None
