@@ -269,10 +269,11 @@ def even_frames(track: PoseTrack, fps: float | None = None) -> PoseTrack:
     return PoseTrack(track.width, track.height, fps, frames, track.source)
 
 
-def posed_at_frame_rate(track: PoseTrack, skinner, settings, fps: float) -> tuple[int, Iterator]:
-    """(frame count, Posed per output frame) at evenly spaced times. Every recorded frame
-    is posed once, at the time it was captured (the filters see true timing); an output
-    frame shows the nearest one, so a frame shown twice is exactly the same drawing."""
+def posed_at_frame_rate(track: PoseTrack, skinner, settings, fps: float) -> tuple[np.ndarray, Iterator]:
+    """(index of the track frame each output frame shows, Posed per output frame) at
+    evenly spaced times. Every recorded frame is posed once, at the time it was
+    captured (the filters see true timing); an output frame shows the nearest one, so
+    a frame shown twice is exactly the same drawing."""
     from .pipeline import Performance
     indices = nearest_frames([f.t for f in track.frames], fps)
 
@@ -285,7 +286,7 @@ def posed_at_frame_rate(track: PoseTrack, skinner, settings, fps: float) -> tupl
                 first += len(chunk)
                 chunk = performance.pose_many(track.frames[first:first + POSE_CHUNK], track.width, track.height)
             yield chunk[i - first]
-    return len(indices), generate()
+    return indices, generate()
 
 
 # --------------------------------------------------------------------------- progress
@@ -384,13 +385,14 @@ def export_track(track: PoseTrack, skinner, fmt: str, out: str | os.PathLike, se
     fps = float(options.fps or _playback_rate(track.fps))
     if fmt == "gif":
         fps = min(fps, MAX_GIF_FPS)
-    count, posed = posed_at_frame_rate(track, skinner, settings, fps)
+    shown, posed = posed_at_frame_rate(track, skinner, settings, fps)
+    count = len(shown)
     counter = _Progress(count, progress, cancel)
     drawing = skinner.rig.drawing
     writer = {"svg": _write_svg, "frames": _write_frames_zip, "gif": _write_gif, "mp4": _write_mp4}[fmt]
     # Frames where the person was tracked (not those where the last pose is held a
     # moment after they left): the same count `pose-animator track` gives.
-    people = sum(track.frames[i].has_person for i in nearest_frames([f.t for f in track.frames], fps))
+    people = sum(track.frames[i].has_person for i in shown.tolist())
 
     def frames() -> Iterator:
         for i, p in enumerate(posed):

@@ -78,12 +78,15 @@ def _upright_and_bounded(im):
     from PIL import ImageOps
 
     from .tracking import MAX_PIXELS, MAX_SIDE
-    shrink = min(1.0, (MAX_PIXELS / (im.width * im.height)) ** 0.5, MAX_SIDE / max(im.size))
+
+    def shrink_of(size) -> float:
+        return min(1.0, (MAX_PIXELS / (size[0] * size[1])) ** 0.5, MAX_SIDE / max(size))
+    shrink = shrink_of(im.size)
     if shrink < 1.0 and im.format == "JPEG":
         # Decode a big JPEG at a fraction of its size (far less memory), then finish.
         im.draft("RGB", (int(im.width * shrink), int(im.height * shrink)))
     im = ImageOps.exif_transpose(im)
-    shrink = min(1.0, (MAX_PIXELS / (im.width * im.height)) ** 0.5, MAX_SIDE / max(im.size))
+    shrink = shrink_of(im.size)
     if shrink < 1.0:
         im = im.resize((max(2, int(im.width * shrink)), max(2, int(im.height * shrink))))
     return im

@@ -50,9 +50,7 @@ def as_rgb(image) -> np.ndarray:
         raise ImageError(f"expected an H x W, H x W x 3 or H x W x 4 image, got shape {arr.shape}")
     if arr.shape[0] < 2 or arr.shape[1] < 2:
         raise ImageError(f"the image is too small ({arr.shape[1]} x {arr.shape[0]})")
-    if arr.shape[0] * arr.shape[1] > MAX_PIXELS or max(arr.shape[:2]) > MAX_SIDE:
-        raise ImageError(f"the image is too large ({arr.shape[1]} x {arr.shape[0]}; at most "
-                         f"{MAX_PIXELS:,} pixels and {MAX_SIDE} a side)")
+    _check_size(arr.shape[1], arr.shape[0], MAX_PIXELS, "image")
     if arr.dtype != np.uint8:
         if np.issubdtype(arr.dtype, np.floating):
             arr = np.clip(arr * (255.0 if arr.max(initial=0) <= 1.0 else 1.0), 0, 255).astype(np.uint8)
@@ -69,6 +67,12 @@ def as_rgb(image) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def _check_size(width: int, height: int, max_pixels: int, what: str) -> None:
+    if width * height > max_pixels or max(width, height) > MAX_SIDE:
+        raise ImageError(f"the {what} is too large ({width} x {height}; at most {max_pixels:,} "
+                         f"pixels and {MAX_SIDE} a side)")
+
+
 def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """JPEG/PNG/... bytes -> RGB array, or ImageError with a readable reason."""
     if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) == 0:
@@ -82,9 +86,7 @@ def decode_image(data: bytes, max_pixels: int = MAX_PIXELS) -> np.ndarray:
         raise ImageError("the frame is too large") from None
     except Exception:
         raise ImageError("the frame is not a readable image") from None
-    if w * h > max_pixels or max(w, h) > MAX_SIDE:
-        raise ImageError(f"the frame is too large ({w} x {h}; at most {max_pixels:,} pixels "
-                         f"and {MAX_SIDE} a side)")
+    _check_size(w, h, max_pixels, "frame")
     decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if decoded is None:
         raise ImageError("the frame is not a readable image")
